@@ -1,0 +1,96 @@
+/**
+ * The kit registers its tests through a `TestRunner`: vitest's by default, or any runner
+ * whose `describe`/`it`/hooks are passed in (node:test, mocha, jest). Assertions use
+ * `node:assert`, so they need no runner.
+ */
+export interface TestRunner {
+  describe(name: string, fn: () => void): unknown;
+  it(name: string, fn: () => Promise<void> | void, timeoutMs?: number): unknown;
+  beforeAll(fn: () => Promise<void> | void): unknown;
+  afterAll(fn: () => Promise<void> | void): unknown;
+  beforeEach(fn: () => Promise<void> | void): unknown;
+  afterEach(fn: () => Promise<void> | void): unknown;
+  /** Registers a visibly skipped test; the name says why. */
+  skip(name: string): unknown;
+}
+
+type Hooked = (fn: () => Promise<void> | void) => unknown;
+interface VitestLike {
+  describe: (name: string, fn: () => void) => unknown;
+  it: ((name: string, fn: () => Promise<void> | void, timeout?: number) => unknown) & {
+    skip: (name: string, fn: () => void) => unknown;
+  };
+  beforeAll: Hooked;
+  afterAll: Hooked;
+  beforeEach: Hooked;
+  afterEach: Hooked;
+}
+
+let vitestRunner: TestRunner | undefined;
+try {
+  // Optional peer dependency: only loaded when installed, and only used when no runner is given.
+  const v = (await import("vitest")) as unknown as VitestLike;
+  vitestRunner = {
+    describe: v.describe,
+    it: (name, fn, timeout) => v.it(name, fn, timeout),
+    beforeAll: v.beforeAll,
+    afterAll: v.afterAll,
+    beforeEach: v.beforeEach,
+    afterEach: v.afterEach,
+    skip: (name) => v.it.skip(name, () => {}),
+  };
+} catch {
+  vitestRunner = undefined;
+}
+
+/** Adapts node:test (`import * as t from "node:test"`) to a `TestRunner`. */
+export function nodeTestRunner(t: {
+  describe: (name: string, fn: () => void) => unknown;
+  it: ((name: string, options: { timeout?: number }, fn: () => Promise<void> | void) => unknown) & {
+    skip?: (name: string, fn: () => void) => unknown;
+  };
+  before: Hooked;
+  after: Hooked;
+  beforeEach: Hooked;
+  afterEach: Hooked;
+}): TestRunner {
+  return {
+    describe: t.describe,
+    it: (name, fn, timeout) => t.it(name, timeout === undefined ? {} : { timeout }, fn),
+    beforeAll: t.before,
+    afterAll: t.after,
+    beforeEach: t.beforeEach,
+    afterEach: t.afterEach,
+    skip: (name) => (t.it.skip ? t.it.skip(name, () => {}) : t.it(name, { timeout: 1 }, () => {})),
+  };
+}
+
+export function resolveRunner(runner: TestRunner | undefined): TestRunner {
+  const r = runner ?? vitestRunner;
+  if (r === undefined) {
+    throw new Error(
+      "@porter/core/conformance: vitest is not installed; pass { runner } (e.g. nodeTestRunner(await import('node:test')))",
+    );
+  }
+  return r;
+}
+
+/** A clock a test moves by hand; give `clock.now` to a store that takes a clock. */
+export interface ManualClock {
+  now(): number;
+  advance(ms: number): void;
+  set(ms: number): void;
+}
+
+export function createManualClock(start = Date.now()): ManualClock {
+  let t = start;
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+    set: (ms) => {
+      t = ms;
+    },
+  };
+}
