@@ -1,1 +1,16 @@
-export * from "./runner.js";
+export { HOSTILE_KEYS } from "./hostile.js";
+export {
+  createManualClock,
+  type ManualClock,
+  nodeTestRunner,
+  resolveRunner,
+  type TestContext,
+  type TestRunner,
+} from "./runner.js";
+export {
+  AWKWARD_TEXT,
+  type DescribeSessionStoreOptions,
+  describeSessionStore,
+  type InspectedRecord,
+  testKey,
+} from "./session-store.js";

@@ -3,9 +3,14 @@
  * whose `describe`/`it`/hooks are passed in (node:test, mocha, jest). Assertions use
  * `node:assert`, so they need no runner.
  */
+/** Handed to each test: `skip` marks the running test skipped, with the reason shown by the runner. */
+export interface TestContext {
+  skip(reason: string): void;
+}
+
 export interface TestRunner {
   describe(name: string, fn: () => void): unknown;
-  it(name: string, fn: () => Promise<void> | void, timeoutMs?: number): unknown;
+  it(name: string, fn: (ctx: TestContext) => Promise<void> | void, timeoutMs?: number): unknown;
   beforeAll(fn: () => Promise<void> | void): unknown;
   afterAll(fn: () => Promise<void> | void): unknown;
   beforeEach(fn: () => Promise<void> | void): unknown;
@@ -17,7 +22,7 @@ export interface TestRunner {
 type Hooked = (fn: () => Promise<void> | void) => unknown;
 interface VitestLike {
   describe: (name: string, fn: () => void) => unknown;
-  it: ((name: string, fn: () => Promise<void> | void, timeout?: number) => unknown) & {
+  it: ((name: string, fn: (ctx: { skip: (note?: string) => void }) => Promise<void> | void, timeout?: number) => unknown) & {
     skip: (name: string, fn: () => void) => unknown;
   };
   beforeAll: Hooked;
@@ -32,7 +37,7 @@ try {
   const v = (await import("vitest")) as unknown as VitestLike;
   vitestRunner = {
     describe: v.describe,
-    it: (name, fn, timeout) => v.it(name, fn, timeout),
+    it: (name, fn, timeout) => v.it(name, (ctx) => fn({ skip: (reason) => ctx.skip(reason) }), timeout),
     beforeAll: v.beforeAll,
     afterAll: v.afterAll,
     beforeEach: v.beforeEach,
@@ -46,7 +51,11 @@ try {
 /** Adapts node:test (`import * as t from "node:test"`) to a `TestRunner`. */
 export function nodeTestRunner(t: {
   describe: (name: string, fn: () => void) => unknown;
-  it: ((name: string, options: { timeout?: number }, fn: () => Promise<void> | void) => unknown) & {
+  it: ((
+    name: string,
+    options: { timeout?: number },
+    fn: (ctx: { skip: (message?: string) => void }) => Promise<void> | void,
+  ) => unknown) & {
     skip?: (name: string, fn: () => void) => unknown;
   };
   before: Hooked;
@@ -56,7 +65,8 @@ export function nodeTestRunner(t: {
 }): TestRunner {
   return {
     describe: t.describe,
-    it: (name, fn, timeout) => t.it(name, timeout === undefined ? {} : { timeout }, fn),
+    it: (name, fn, timeout) =>
+      t.it(name, timeout === undefined ? {} : { timeout }, (ctx) => fn({ skip: (reason) => ctx.skip(reason) })),
     beforeAll: t.before,
     afterAll: t.after,
     beforeEach: t.beforeEach,

@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import { describeSessionStore } from "../src/conformance/index.js";
+import { createManualClock } from "../src/conformance/runner.js";
+import type { SessionStore } from "../src/contracts.js";
+import { PorterError, StoreUnavailableError } from "../src/errors.js";
+import { cachedSessionStore } from "../src/stores/cached-session-store.js";
+import { createMemorySessionStore } from "../src/stores/memory-session-store.js";
+
+const clock = createManualClock();
+
+describeSessionStore("memory (injected clock)", {
+  create: () => createMemorySessionStore({ clock: clock.now }),
+  clock,
+  inspect: async (store, key) => {
+    const record = await store.get(key);
+    return record === null ? null : { data: record.data, expiresAt: record.expiresAt };
+  },
+});
+
+describeSessionStore("memory (real time)", { create: () => createMemorySessionStore() });
+
+/** A store whose backend is down: every call fails the way a driver would. */
+function brokenStore(): SessionStore {
+  const fail = async (): Promise<never> => {
+    throw new StoreUnavailableError("backend down", { cause: new Error("ECONNREFUSED") });
+  };
+  return {
+    contractVersion: 1,
+    capabilities: { versioned: true, nativeExpiry: true, touch: true, clearExpired: false },
+    get: fail,
+    create: fail,
+    update: fail,
+    touch: fail,
+    delete: fail,
+  };
+}
+
+describeSessionStore("cachedSessionStore (memory cache in front of a memory store)", {
+  create: () =>
+    cachedSessionStore({
+      cache: createMemorySessionStore({ clock: clock.now }),
+      store: createMemorySessionStore({ clock: clock.now }),
+    }),
+  clock,
+  unreachable: () => cachedSessionStore({ cache: createMemorySessionStore(), store: brokenStore() }),
+  deadlineMs: 1000,
+});
+
+describe("cachedSessionStore", () => {
+  it("serves reads from the cache: one cache call, no store call, on a hit", async () => {
+    const cache = createMemorySessionStore();
+    const store = createMemorySessionStore();
+    const calls = { cache: 0, store: 0 };
+    const counted = (s: SessionStore, name: "cache" | "store"): SessionStore => ({
+      ...s,
+      capabilities: s.capabilities,
+      get: (k) => {
+        calls[name]++;
+        return s.get(k);
+      },
+    });
+    const cached = cachedSessionStore({ cache: counted(cache, "cache"), store: counted(store, "store") });
+    const key = "a".repeat(64);
+    await cached.create(key, "data", Date.now() + 60_000);
+    calls.cache = 0;
+    calls.store = 0;
+    expect((await cached.get(key))?.data).toBe("data");
+    expect(calls).toEqual({ cache: 1, store: 0 });
+  });
+
+  it("falls back to the store and refills the cache on a miss", async () => {
+    const cache = createMemorySessionStore();
+    const store = createMemorySessionStore();
+    const cached = cachedSessionStore({ cache, store });
+    const key = "b".repeat(64);
+    await store.create(key, "only-in-store", Date.now() + 60_000);
+    expect((await cached.get(key))?.data).toBe("only-in-store");
+    expect((await cache.get(key))?.data).toBe("1:only-in-store");
+  });
+
+  it("keeps the durable version through the cache, so compare-and-set works on cached reads", async () => {
+    const cached = cachedSessionStore({ cache: createMemorySessionStore(), store: createMemorySessionStore() });
+    const key = "c".repeat(64);
+    const created = await cached.create(key, "v1", Date.now() + 60_000);
+    const updated = await cached.update(key, { ...created, data: "v2" });
+    expect(updated.version).toBe(2);
+    expect(await cached.get(key)).toEqual(updated);
+    await expect(cached.update(key, { ...created, data: "stale" })).rejects.toMatchObject({ code: "SESSION_CONFLICT" });
+    expect((await cached.get(key))?.data).toBe("v2");
+  });
+
+  it("a cache outage degrades reads and writes to the store without failing them", async () => {
+    const store = createMemorySessionStore();
+    const errors: string[] = [];
+    const cached = cachedSessionStore({ cache: brokenStore(), store, onCacheError: (_e, op) => errors.push(op) });
+    const key = "d".repeat(64);
+    const created = await cached.create(key, "v1", Date.now() + 60_000);
+    expect((await cached.get(key))?.data).toBe("v1");
+    await cached.update(key, { ...created, data: "v2" });
+    await cached.touch!(key, Date.now() + 120_000);
+    expect((await store.get(key))?.data).toBe("v2");
+    expect(errors.length).toBeGreaterThan(0);
+  });
+
+  it("delete fails closed when the cache cannot forget the session (a stale copy would revive it)", async () => {
+    const store = createMemorySessionStore();
+    const cached = cachedSessionStore({ cache: brokenStore(), store });
+    const key = "e".repeat(64);
+    await store.create(key, "v1", Date.now() + 60_000);
+    const error = await cached.delete(key).catch((e: unknown) => e);
+    expect(PorterError.is(error, "STORE_UNAVAILABLE")).toBe(true);
+    expect(await store.get(key)).toBeNull();
+  });
+
+  it("flush removes the cached copy too (CVE-2015-3982)", async () => {
+    const cache = createMemorySessionStore();
+    const cached = cachedSessionStore({ cache, store: createMemorySessionStore() });
+    const key = "f".repeat(64);
+    await cached.create(key, "secret", Date.now() + 60_000);
+    await cached.delete(key);
+    expect(await cache.get(key)).toBeNull();
+    expect(await cached.get(key)).toBeNull();
+  });
+});
