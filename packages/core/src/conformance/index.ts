@@ -14,3 +14,7 @@ export {
   type InspectedRecord,
   testKey,
 } from "./session-store.js";
+export {
+  type DescribeClientSessionStoreOptions,
+  describeClientSessionStore,
+} from "./client-session-store.js";
