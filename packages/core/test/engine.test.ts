@@ -17,15 +17,21 @@ const plainJson: SessionCodec = {
 /** Counts every call a store receives: the engine's round trips, measured at the contract. */
 function counting(store: SessionStore) {
   const calls: string[] = [];
+  const count =
+    <A extends unknown[], R>(name: string, fn: (...args: A) => R) =>
+    (...args: A): R => {
+      calls.push(name);
+      return fn(...args);
+    };
   const wrapped: SessionStore = {
     contractVersion: 1,
     capabilities: store.capabilities,
-    get: (k) => (calls.push("get"), store.get(k)),
-    create: (k, d, e) => (calls.push("create"), store.create(k, d, e)),
-    update: (k, r) => (calls.push("update"), store.update(k, r)),
-    touch: (k, e) => (calls.push("touch"), store.touch!(k, e)),
-    delete: (k) => (calls.push("delete"), store.delete(k)),
-    clearExpired: () => (calls.push("clearExpired"), store.clearExpired!()),
+    get: count("get", store.get),
+    create: count("create", store.create),
+    update: count("update", store.update),
+    touch: count("touch", store.touch!),
+    delete: count("delete", store.delete),
+    clearExpired: count("clearExpired", store.clearExpired!),
   };
   return { store: wrapped, calls, reset: () => calls.splice(0) };
 }
@@ -34,7 +40,12 @@ function setup(options: Partial<SessionEngineOptions> = {}) {
   const clock = createManualClock(Date.UTC(2026, 0, 1));
   const memory = createMemorySessionStore({ clock: clock.now });
   const counted = counting(memory);
-  const engine = createSessionEngine({ store: counted.store, codec: plainJson, clock: clock.now, ...options });
+  const engine = createSessionEngine({
+    store: counted.store,
+    codec: plainJson,
+    clock: clock.now,
+    ...options,
+  });
   return { clock, memory, engine, ...counted };
 }
 
@@ -60,7 +71,8 @@ describe("session keys", () => {
     const total = 20_000 * 32;
     const expected = total / 36;
     let chi = 0;
-    for (const ch of "abcdefghijklmnopqrstuvwxyz0123456789") chi += ((counts.get(ch) ?? 0) - expected) ** 2 / expected;
+    for (const ch of "abcdefghijklmnopqrstuvwxyz0123456789")
+      chi += ((counts.get(ch) ?? 0) - expected) ** 2 / expected;
     expect(chi).toBeLessThan(66.6);
   });
 
@@ -143,7 +155,9 @@ describe("round trips", () => {
     session.set("a", 1);
     const { setCookie, key } = await engine.commit(session);
     const expires = new Date(clock.now() + 1_209_600_000).toUTCString();
-    expect(setCookie).toBe(`sessionid=${key}; Expires=${expires}; Max-Age=1209600; Path=/; Secure; HttpOnly; SameSite=Lax`);
+    expect(setCookie).toBe(
+      `sessionid=${key}; Expires=${expires}; Max-Age=1209600; Path=/; Secure; HttpOnly; SameSite=Lax`,
+    );
   });
 
   it("expireAtBrowserClose gives a session cookie (no Max-Age, no Expires)", async () => {
@@ -189,7 +203,8 @@ describe("keys from outside", () => {
       expect(session.key).toBeNull();
       expect(session.isEmpty).toBe(true);
       const result = await engine.commit(session);
-      if (value !== "") expect(result.setCookie).toMatch(/^sessionid=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0/);
+      if (value !== "")
+        expect(result.setCookie).toMatch(/^sessionid=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0/);
     }
     for (const value of [{ $ne: null }, ["x"], 42, null]) {
       const session = await engine.load(value as never);
@@ -230,7 +245,11 @@ describe("keys from outside", () => {
     const key = newSessionKey();
     await memory.create(hashSessionKey(key), "{not json", Date.now() + 1e9);
     const events: string[] = [];
-    const withEvents = createSessionEngine({ store: memory, codec: plainJson, onEvent: (e) => events.push(e.type) });
+    const withEvents = createSessionEngine({
+      store: memory,
+      codec: plainJson,
+      onEvent: (e) => events.push(e.type),
+    });
     const session = await withEvents.load(key);
     expect(session.key).toBeNull();
     expect(events).toContain("corrupt-record");
@@ -256,7 +275,9 @@ describe("lifecycle", () => {
     s.delete("cart");
     const result = await engine.commit(s);
     expect(calls).toEqual(["get", "delete"]);
-    expect(result.setCookie).toMatch(/^sessionid=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=\/; Secure; HttpOnly; SameSite=Lax$/);
+    expect(result.setCookie).toMatch(
+      /^sessionid=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=\/; Secure; HttpOnly; SameSite=Lax$/,
+    );
     expect(await memory.get(hashSessionKey(key))).toBeNull();
   });
 
@@ -373,7 +394,7 @@ describe("no lost writes", () => {
     s0.set("start", true);
     const { key } = await engine.commit(s0);
     const sessions = await Promise.all(Array.from({ length: 20 }, () => engine.load(key!)));
-    sessions.forEach((s, i) => s.set(`k${i}`, i));
+    for (const [i, s] of sessions.entries()) s.set(`k${i}`, i);
     await Promise.all(sessions.map((s) => engine.commit(s)));
     const after = await engine.load(key!);
     for (let i = 0; i < 20; i++) expect(after.get(`k${i}`)).toBe(i);
@@ -463,7 +484,10 @@ describe("client-side stores", () => {
     encode: async (data, expiresAt) => Buffer.from(JSON.stringify({ data, expiresAt })).toString("base64url"),
     decode: async (value) => {
       try {
-        const parsed = JSON.parse(Buffer.from(value, "base64url").toString()) as { data: string; expiresAt: number };
+        const parsed = JSON.parse(Buffer.from(value, "base64url").toString()) as {
+          data: string;
+          expiresAt: number;
+        };
         return typeof parsed.data === "string" ? parsed : null;
       } catch {
         return null;
@@ -518,13 +542,23 @@ describe("cookies", () => {
     expect(() => validateCookieOptions("__Host-s", { secure: true, domain: "example.com" })).toThrow();
     expect(() => validateCookieOptions("__Secure-s", { secure: false })).toThrow();
     expect(() => validateCookieOptions("s", { sameSite: "None", secure: false })).toThrow();
-    expect(() => createSessionEngine({ store: createMemorySessionStore(), cookie: { name: "bad name" } })).toThrow();
+    expect(() =>
+      createSessionEngine({ store: createMemorySessionStore(), cookie: { name: "bad name" } }),
+    ).toThrow();
   });
 
   it("parses garbage headers without throwing", () => {
-    expect(parseCookieHeader("a=1; b=2; a=3")).toEqual(new Map([["a", "1"], ["b", "2"]]));
+    expect(parseCookieHeader("a=1; b=2; a=3")).toEqual(
+      new Map([
+        ["a", "1"],
+        ["b", "2"],
+      ]),
+    );
     expect(parseCookieHeader('q="quoted"; ;;; =novalue; noequals; x=')).toEqual(
-      new Map([["q", "quoted"], ["x", ""]]),
+      new Map([
+        ["q", "quoted"],
+        ["x", ""],
+      ]),
     );
     for (const garbage of ["", ";", "===", "\u0000=\u0000", "a".repeat(100_000), "😀=😀", undefined, null]) {
       expect(() => parseCookieHeader(garbage as string)).not.toThrow();

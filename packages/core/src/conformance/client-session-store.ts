@@ -38,7 +38,10 @@ export function describeClientSessionStore<S extends ClientSessionStore>(
       assert.ok(isCookieValue(value), "the encoded value needs no quoting in a cookie");
       const decoded = await store.decode(value);
       assert.equal(decoded?.data, '{"user":"alice"}');
-      assert.ok(decoded !== null && Math.abs(decoded.expiresAt - expiresAt) < 1000, "expiry survives (to the second)");
+      assert.ok(
+        decoded !== null && Math.abs(decoded.expiresAt - expiresAt) < 1000,
+        "expiry survives (to the second)",
+      );
     });
 
     t.it("round-trips unicode exactly (astral, NUL, lone surrogates, RTL)", async () => {
@@ -61,29 +64,45 @@ export function describeClientSessionStore<S extends ClientSessionStore>(
       assert.equal(await store.decode(value), null);
     });
 
-    t.it("decodes garbage, truncations and every single-character change to null without throwing", async () => {
-      const store = await options.create();
-      const value = await store.encode('{"user":"alice","role":"admin"}', Date.now() + HOUR);
-      const probes = new Set<string>(["", " ", ":", "::", ".", "a:b:c", "\u0000", "😀", "%", "x".repeat(10_000), `${value} `]);
-      for (let cut = 1; cut < value.length; cut += Math.max(1, Math.floor(value.length / 40))) probes.add(value.slice(0, cut));
-      probes.add(`${value}x`);
-      probes.add(`x${value}`);
-      for (let i = 0; i < value.length; i++) {
-        const ch = value[i]!;
-        const swap = ch === "A" ? "B" : "A";
-        probes.add(value.slice(0, i) + swap + value.slice(i + 1));
-      }
-      for (const probe of probes) {
-        if (probe === value) continue;
-        let result: unknown;
-        try {
-          result = await store.decode(probe);
-        } catch (error) {
-          assert.fail(`decode threw for a probe of length ${probe.length}: ${String(error)}`);
+    t.it(
+      "decodes garbage, truncations and every single-character change to null without throwing",
+      async () => {
+        const store = await options.create();
+        const value = await store.encode('{"user":"alice","role":"admin"}', Date.now() + HOUR);
+        const probes = new Set<string>([
+          "",
+          " ",
+          ":",
+          "::",
+          ".",
+          "a:b:c",
+          "\u0000",
+          "😀",
+          "%",
+          "x".repeat(10_000),
+          `${value} `,
+        ]);
+        for (let cut = 1; cut < value.length; cut += Math.max(1, Math.floor(value.length / 40)))
+          probes.add(value.slice(0, cut));
+        probes.add(`${value}x`);
+        probes.add(`x${value}`);
+        for (let i = 0; i < value.length; i++) {
+          const ch = value[i]!;
+          const swap = ch === "A" ? "B" : "A";
+          probes.add(value.slice(0, i) + swap + value.slice(i + 1));
         }
-        assert.equal(result, null, `probe of length ${probe.length} must not decode`);
-      }
-    });
+        for (const probe of probes) {
+          if (probe === value) continue;
+          let result: unknown;
+          try {
+            result = await store.decode(probe);
+          } catch (error) {
+            assert.fail(`decode threw for a probe of length ${probe.length}: ${String(error)}`);
+          }
+          assert.equal(result, null, `probe of length ${probe.length} must not decode`);
+        }
+      },
+    );
 
     if (options.createWithOtherSecret) {
       const other = options.createWithOtherSecret;

@@ -37,7 +37,7 @@ export const HOSTILE_KEYS: readonly unknown[] = [
   { $ne: null },
   { $gt: "" },
   ["abcdefghijklmnopqrstuvwxyz012345"],
-  12345678901234567890,
+  1234567890123456,
   null,
   undefined,
 ];

@@ -1,3 +1,7 @@
+export {
+  type DescribeClientSessionStoreOptions,
+  describeClientSessionStore,
+} from "./client-session-store.js";
 export { HOSTILE_KEYS } from "./hostile.js";
 export {
   createManualClock,
@@ -14,7 +18,3 @@ export {
   type InspectedRecord,
   testKey,
 } from "./session-store.js";
-export {
-  type DescribeClientSessionStoreOptions,
-  describeClientSessionStore,
-} from "./client-session-store.js";

@@ -22,7 +22,11 @@ export interface TestRunner {
 type Hooked = (fn: () => Promise<void> | void) => unknown;
 interface VitestLike {
   describe: (name: string, fn: () => void) => unknown;
-  it: ((name: string, fn: (ctx: { skip: (note?: string) => void }) => Promise<void> | void, timeout?: number) => unknown) & {
+  it: ((
+    name: string,
+    fn: (ctx: { skip: (note?: string) => void }) => Promise<void> | void,
+    timeout?: number,
+  ) => unknown) & {
     skip: (name: string, fn: () => void) => unknown;
   };
   beforeAll: Hooked;
@@ -66,7 +70,9 @@ export function nodeTestRunner(t: {
   return {
     describe: t.describe,
     it: (name, fn, timeout) =>
-      t.it(name, timeout === undefined ? {} : { timeout }, (ctx) => fn({ skip: (reason) => ctx.skip(reason) })),
+      t.it(name, timeout === undefined ? {} : { timeout }, (ctx) =>
+        fn({ skip: (reason) => ctx.skip(reason) }),
+      ),
     beforeAll: t.before,
     afterAll: t.after,
     beforeEach: t.beforeEach,

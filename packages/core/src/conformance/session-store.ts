@@ -66,7 +66,10 @@ export const AWKWARD_TEXT =
  * describeSessionStore("my-store", { create: () => createMyStore({ prefix: randomUUID() }) });
  * ```
  */
-export function describeSessionStore<S extends SessionStore>(name: string, options: DescribeSessionStoreOptions<S>): void {
+export function describeSessionStore<S extends SessionStore>(
+  name: string,
+  options: DescribeSessionStoreOptions<S>,
+): void {
   const t = resolveRunner(options.runner);
   const clock = options.clock;
   const now = () => (clock ? clock.now() : Date.now());
@@ -103,7 +106,11 @@ export function describeSessionStore<S extends SessionStore>(name: string, optio
         for (const flag of ["versioned", "nativeExpiry", "touch", "clearExpired"] as const) {
           assert.equal(typeof store.capabilities[flag], "boolean", `capabilities.${flag}`);
         }
-        assert.equal(typeof store.touch === "function", store.capabilities.touch, "touch() matches capabilities.touch");
+        assert.equal(
+          typeof store.touch === "function",
+          store.capabilities.touch,
+          "touch() matches capabilities.touch",
+        );
         assert.equal(
           typeof store.clearExpired === "function",
           store.capabilities.clearExpired,
@@ -153,9 +160,14 @@ export function describeSessionStore<S extends SessionStore>(name: string, optio
         const key = testKey();
         const created = await store.create(key, "alive", now() + HOUR);
         await store.delete(key);
-        await rejectsWith(store.update(key, { ...created, data: "ghost" }), "SESSION_MISSING", "update of a deleted key");
+        await rejectsWith(
+          store.update(key, { ...created, data: "ghost" }),
+          "SESSION_MISSING",
+          "update of a deleted key",
+        );
         assert.equal(await store.get(key), null);
-        if (options.inspect) assert.equal(await options.inspect(store, key), null, "nothing left in the backend");
+        if (options.inspect)
+          assert.equal(await options.inspect(store, key), null, "nothing left in the backend");
       });
 
       t.it("update of a key never created is SessionMissingError", async () => {
@@ -201,9 +213,13 @@ export function describeSessionStore<S extends SessionStore>(name: string, optio
           const raw = await inspect(store, key);
           assert.ok(raw !== null, "inspect finds the record");
           if (raw.data !== undefined) assert.equal(raw.data, AWKWARD_TEXT);
-          if (raw.expiresAt !== undefined) assert.ok(Math.abs(raw.expiresAt - expiresAt) < 1000, "stored expiry");
+          if (raw.expiresAt !== undefined)
+            assert.ok(Math.abs(raw.expiresAt - expiresAt) < 1000, "stored expiry");
           if (raw.ttlMs !== undefined) {
-            assert.ok(raw.ttlMs > HOUR - 60_000 && raw.ttlMs <= HOUR + 1000, `native TTL ${raw.ttlMs} ms ≈ 1 h`);
+            assert.ok(
+              raw.ttlMs > HOUR - 60_000 && raw.ttlMs <= HOUR + 1000,
+              `native TTL ${raw.ttlMs} ms ≈ 1 h`,
+            );
           }
         });
       });
@@ -259,7 +275,11 @@ export function describeSessionStore<S extends SessionStore>(name: string, optio
         const key = testKey();
         const created = await store.create(key, "v1", now() + HOUR);
         const winner = await store.update(key, { ...created, data: "v2" });
-        await rejectsWith(store.update(key, { ...created, data: "stale" }), "SESSION_CONFLICT", "stale update");
+        await rejectsWith(
+          store.update(key, { ...created, data: "stale" }),
+          "SESSION_CONFLICT",
+          "stale update",
+        );
         assert.deepEqual(await store.get(key), winner);
       });
     });
@@ -267,7 +287,8 @@ export function describeSessionStore<S extends SessionStore>(name: string, optio
     t.describe("touch", () => {
       t.it("moves the expiry only: data and version stay", async (ctx) => {
         const store = await open();
-        if (!store.capabilities.touch || !store.touch) return ctx.skip("the store declares capabilities.touch = false");
+        if (!store.capabilities.touch || !store.touch)
+          return ctx.skip("the store declares capabilities.touch = false");
         const key = testKey();
         const created = await store.create(key, AWKWARD_TEXT, now() + HOUR);
         const later = now() + 5 * HOUR;
@@ -283,18 +304,21 @@ export function describeSessionStore<S extends SessionStore>(name: string, optio
 
       t.it("never recreates a deleted key", async (ctx) => {
         const store = await open();
-        if (!store.capabilities.touch || !store.touch) return ctx.skip("the store declares capabilities.touch = false");
+        if (!store.capabilities.touch || !store.touch)
+          return ctx.skip("the store declares capabilities.touch = false");
         const key = testKey();
         await store.create(key, "x", now() + HOUR);
         await store.delete(key);
         await store.touch(key, now() + 2 * HOUR);
         assert.equal(await store.get(key), null);
-        if (options.inspect) assert.equal(await options.inspect(store, key), null, "no ghost record in the backend");
+        if (options.inspect)
+          assert.equal(await options.inspect(store, key), null, "no ghost record in the backend");
       });
 
       t.it("never revives an expired key", async (ctx) => {
         const store = await open();
-        if (!store.capabilities.touch || !store.touch) return ctx.skip("the store declares capabilities.touch = false");
+        if (!store.capabilities.touch || !store.touch)
+          return ctx.skip("the store declares capabilities.touch = false");
         const key = testKey();
         await store.create(key, "x", soon());
         await expire(soonTtl);
@@ -315,7 +339,10 @@ export function describeSessionStore<S extends SessionStore>(name: string, optio
         for (const key of live) await store.create(key, "live", now() + HOUR);
         await expire(soonTtl);
         const removed = await store.clearExpired();
-        assert.ok(removed >= expired.length, `clearExpired reported ${removed}, expected at least ${expired.length}`);
+        assert.ok(
+          removed >= expired.length,
+          `clearExpired reported ${removed}, expected at least ${expired.length}`,
+        );
         for (const key of live) assert.equal((await store.get(key))?.data, "live");
         if (options.inspect) for (const key of expired) assert.equal(await options.inspect(store, key), null);
         assert.equal(await store.clearExpired(), 0, "a second run finds nothing of its own to remove");
@@ -328,7 +355,7 @@ export function describeSessionStore<S extends SessionStore>(name: string, optio
         const keys = Array.from({ length: 50 }, () => testKey());
         await Promise.all(keys.map((key, i) => store.create(key, `value-${i}`, now() + HOUR)));
         const read = await Promise.all(keys.map((key) => store.get(key)));
-        read.forEach((record, i) => assert.equal(record?.data, `value-${i}`));
+        for (const [i, record] of read.entries()) assert.equal(record?.data, `value-${i}`);
       });
 
       t.it("50 concurrent creates of one key: exactly one wins", async () => {
@@ -337,26 +364,35 @@ export function describeSessionStore<S extends SessionStore>(name: string, optio
         const results = await Promise.allSettled(
           Array.from({ length: 50 }, (_, i) => store.create(key, `writer-${i}`, now() + HOUR)),
         );
-        const won = results.filter((r) => r.status === "fulfilled") as PromiseFulfilledResult<SessionRecord>[];
+        const won = results.filter(
+          (r) => r.status === "fulfilled",
+        ) as PromiseFulfilledResult<SessionRecord>[];
         assert.equal(won.length, 1, "exactly one create succeeds");
-        for (const r of results) if (r.status === "rejected") assert.ok(PorterError.is(r.reason, "SESSION_EXISTS"));
+        for (const r of results)
+          if (r.status === "rejected") assert.ok(PorterError.is(r.reason, "SESSION_EXISTS"));
         assert.equal((await store.get(key))?.data, won[0]!.value.data);
       });
 
       t.it("20 concurrent updates of one version: exactly one winner per version", async (ctx) => {
         const store = await open();
-        if (!store.capabilities.versioned) return ctx.skip("the store declares capabilities.versioned = false");
+        if (!store.capabilities.versioned)
+          return ctx.skip("the store declares capabilities.versioned = false");
         const key = testKey();
         let current = await store.create(key, "start", now() + HOUR);
         for (let round = 0; round < 3; round++) {
           const base = current;
           const results = await Promise.allSettled(
-            Array.from({ length: 20 }, (_, i) => store.update(key, { ...base, data: `round-${round}-writer-${i}` })),
+            Array.from({ length: 20 }, (_, i) =>
+              store.update(key, { ...base, data: `round-${round}-writer-${i}` }),
+            ),
           );
-          const won = results.filter((r) => r.status === "fulfilled") as PromiseFulfilledResult<SessionRecord>[];
+          const won = results.filter(
+            (r) => r.status === "fulfilled",
+          ) as PromiseFulfilledResult<SessionRecord>[];
           assert.equal(won.length, 1, `round ${round}: exactly one update wins`);
           for (const r of results) {
-            if (r.status === "rejected") assert.ok(PorterError.is(r.reason, "SESSION_CONFLICT"), String(r.reason));
+            if (r.status === "rejected")
+              assert.ok(PorterError.is(r.reason, "SESSION_CONFLICT"), String(r.reason));
           }
           current = won[0]!.value;
           assert.equal(current.version, base.version + 1);
@@ -398,16 +434,24 @@ export function describeSessionStore<S extends SessionStore>(name: string, optio
           const attempts: [string, () => Promise<unknown>][] = [
             ["get", () => store.get(hostile as string)],
             ["create", () => store.create(hostile as string, "intruder", now() + HOUR)],
-            ["update", () => store.update(hostile as string, { data: "intruder", expiresAt: now() + HOUR, version: 1 })],
+            [
+              "update",
+              () =>
+                store.update(hostile as string, { data: "intruder", expiresAt: now() + HOUR, version: 1 }),
+            ],
             ["delete", () => store.delete(hostile as string)],
           ];
           if (store.touch) attempts.push(["touch", () => store.touch!(hostile as string, now() + 9 * HOUR)]);
           for (const [op, attempt] of attempts) {
             try {
               const result = await attempt();
-              if (op === "get") assert.ok(result === null || typeof result === "object", "get resolves null or a record");
+              if (op === "get")
+                assert.ok(result === null || typeof result === "object", "get resolves null or a record");
             } catch (error) {
-              assert.ok(PorterError.is(error), `${op}(${JSON.stringify(String(hostile)).slice(0, 40)}) threw ${String(error)}`);
+              assert.ok(
+                PorterError.is(error),
+                `${op}(${JSON.stringify(String(hostile)).slice(0, 40)}) threw ${String(error)}`,
+              );
             }
           }
           // Clean up anything a permissive store accepted, so the next probe starts clean.
@@ -415,7 +459,10 @@ export function describeSessionStore<S extends SessionStore>(name: string, optio
         }
         const victimNow = await store.get(victim);
         assert.equal(victimNow?.data, "victim");
-        assert.ok(victimNow !== null && victimNow.expiresAt < now() + 2 * HOUR, "the victim's expiry is untouched");
+        assert.ok(
+          victimNow !== null && victimNow.expiresAt < now() + 2 * HOUR,
+          "the victim's expiry is untouched",
+        );
       });
     });
 
