@@ -7,14 +7,16 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const COOKIE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
 // Attribute values (Domain, Path) may not carry `;` or control characters.
 const ATTRIBUTE_VALUE = /^[\x20-\x3a\x3c-\x7e]+$/;
-const DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const DOMAIN =
+  /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** The deletion cookie's date (Django uses the same). */
 const EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT";
 
 /** Checks a cookie's name and attributes once, at construction (never per request). */
 export function validateCookieOptions(name: string, options: CookieOptions): void {
-  if (!COOKIE_NAME.test(name)) throw new ConfigError(`cookie name ${JSON.stringify(name)} is not an RFC 6265 token`);
+  if (!COOKIE_NAME.test(name))
+    throw new ConfigError(`cookie name ${JSON.stringify(name)} is not an RFC 6265 token`);
   if (options.path !== undefined && (!ATTRIBUTE_VALUE.test(options.path) || !options.path.startsWith("/"))) {
     throw new ConfigError("cookie path must start with / and contain no ; or control characters");
   }
@@ -33,7 +35,10 @@ export function validateCookieOptions(name: string, options: CookieOptions): voi
   if (name.startsWith("__Secure-") && options.secure !== true) {
     throw new ConfigError("a __Secure- cookie requires secure: true");
   }
-  if (name.startsWith("__Host-") && (options.secure !== true || options.domain !== undefined || (options.path ?? "/") !== "/")) {
+  if (
+    name.startsWith("__Host-") &&
+    (options.secure !== true || options.domain !== undefined || (options.path ?? "/") !== "/")
+  ) {
     throw new ConfigError("a __Host- cookie requires secure: true, path '/' and no domain");
   }
 }
@@ -47,7 +52,12 @@ export function isCookieValue(value: string): boolean {
  * Serializes one `Set-Cookie` header value. `maxAge` (seconds) also emits `Expires` for old
  * browsers; neither is emitted for a browser-session cookie. `maxAge <= 0` deletes.
  */
-export function serializeCookie(name: string, value: string, options: CookieOptions = {}, now = Date.now()): string {
+export function serializeCookie(
+  name: string,
+  value: string,
+  options: CookieOptions = {},
+  now = Date.now(),
+): string {
   if (!isCookieValue(value)) throw new ConfigError("cookie value contains characters cookies cannot carry");
   let out = `${name}=${value}`;
   if (options.maxAge !== undefined) {

@@ -1,3 +1,4 @@
+import { jsonCodec } from "../codec/index.js";
 import type {
   ClientSessionStore,
   CookieOptions,
@@ -7,16 +8,15 @@ import type {
   SessionData,
   SessionStore,
 } from "../contracts.js";
-import { jsonCodec } from "../codec/index.js";
 import {
   ConfigError,
   CookieTooLargeError,
   PorterError,
   SessionConflictError,
   SessionInterruptedError,
-  StoreUnavailableError,
 } from "../errors.js";
 import { readCookie, serializeCookie, serializeDeletionCookie, validateCookieOptions } from "./cookies.js";
+import { createDeadlineRunner } from "./deadlines.js";
 import { DEFAULT_SESSION_AGE } from "./expiry.js";
 import { hashSessionKey, isSessionKey, newSessionKey } from "./keys.js";
 import { PorterSession } from "./session.js";
@@ -121,14 +121,18 @@ function isClientStore(store: SessionStore | ClientSessionStore): store is Clien
 
 export function createSessionEngine(options: SessionEngineOptions): SessionEngine {
   const { store } = options;
-  if (store === undefined || store === null) throw new ConfigError("createSessionEngine: a store is required");
+  if (store === undefined || store === null)
+    throw new ConfigError("createSessionEngine: a store is required");
   if (store.contractVersion !== 1) throw new ConfigError("this store implements an unknown contract version");
   const codec = options.codec ?? jsonCodec();
   const now = options.clock ?? Date.now;
   const maxAge = options.maxAge ?? DEFAULT_SESSION_AGE;
-  if (!Number.isInteger(maxAge) || maxAge <= 0) throw new ConfigError("maxAge must be a positive number of seconds");
+  if (!Number.isInteger(maxAge) || maxAge <= 0)
+    throw new ConfigError("maxAge must be a positive number of seconds");
   const touchAfterMs =
-    options.touchAfter === false ? Number.POSITIVE_INFINITY : (options.touchAfter ?? Math.min(3600, Math.floor(maxAge / 10))) * 1000;
+    options.touchAfter === false
+      ? Number.POSITIVE_INFINITY
+      : (options.touchAfter ?? Math.min(3600, Math.floor(maxAge / 10))) * 1000;
   const deadlineMs = options.deadlineMs ?? 5000;
   const hashKeys = options.hashKeys ?? true;
   const maxRetries = options.maxConflictRetries ?? 5;
@@ -153,23 +157,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   const storeKey = hashKeys ? hashSessionKey : (key: string) => key;
 
   /** Every store call gets a deadline; anything but a typed Porter error means "could not ask". */
-  async function call<T>(op: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new StoreUnavailableError(`the session store did not answer within ${deadlineMs} ms`)),
-        deadlineMs,
-      );
-    });
-    try {
-      return await Promise.race([op(), deadline]);
-    } catch (error) {
-      if (PorterError.is(error)) throw error;
-      throw new StoreUnavailableError("the session store failed", { cause: error });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const call = createDeadlineRunner(deadlineMs);
 
   function decode(text: string): SessionData | null {
     try {
@@ -219,7 +207,11 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     }
     const data = decode(record.data);
     if (data === null) return fresh(cookieValue);
-    return new PorterSession(settings, cookieValue, data, { incomingCookie: cookieValue, loadedKey: cookieValue, record });
+    return new PorterSession(settings, cookieValue, data, {
+      incomingCookie: cookieValue,
+      loadedKey: cookieValue,
+      record,
+    });
   }
 
   function sessionCookie(value: string, session: PorterSession): string {
@@ -234,7 +226,11 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
 
   function deletion(session: PorterSession): CommitResult {
     const hadCookie = session.state.incomingCookie !== undefined;
-    return { setCookie: hadCookie ? serializeDeletionCookie(cookieName, cookieOptions) : null, key: null, vary: true };
+    return {
+      setCookie: hadCookie ? serializeDeletionCookie(cookieName, cookieOptions) : null,
+      key: null,
+      vary: true,
+    };
   }
 
   /** A fresh key and a must-create write, retried on the (astronomically unlikely) collision. */
@@ -260,7 +256,9 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       const data = codec.encode(session.toData());
       const expiresAt = now() + session.expiryAge * 1000;
       try {
-        session.state.record = await call(() => server!.update(storeKey(key), { data, expiresAt, version: record.version }));
+        session.state.record = await call(() =>
+          server!.update(storeKey(key), { data, expiresAt, version: record.version }),
+        );
         return;
       } catch (error) {
         if (PorterError.is(error, "SESSION_MISSING")) {
@@ -282,7 +280,9 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
 
   async function commitClient(session: PorterSession): Promise<CommitResult> {
     if (session.size === 0) {
-      return session.state.incomingCookie !== undefined ? deletion(session) : { ...NO_RESULT, vary: session.accessed };
+      return session.state.incomingCookie !== undefined
+        ? deletion(session)
+        : { ...NO_RESULT, vary: session.accessed };
     }
     const record = session.state.record;
     const expiresAt = now() + session.expiryAge * 1000;
@@ -298,7 +298,8 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   async function commit(input: Session, commitOptions: CommitOptions = {}): Promise<CommitResult> {
     if (!(input instanceof PorterSession)) throw new ConfigError("commit takes a session this engine loaded");
     const session = input;
-    if (commitOptions.status !== undefined && commitOptions.status >= 500) return { ...NO_RESULT, vary: session.accessed };
+    if (commitOptions.status !== undefined && commitOptions.status >= 500)
+      return { ...NO_RESULT, vary: session.accessed };
     if (client !== null) return commitClient(session);
 
     const { loadedKey } = session.state;
@@ -308,7 +309,8 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       // cycleKey/flush: the new record exists before the old one goes, and the old one never
       // receives this request's data (so it can never carry a login).
       let key: string | null = null;
-      if (!empty) key = await createRecord(session, codec.encode(session.toData()), now() + session.expiryAge * 1000);
+      if (!empty)
+        key = await createRecord(session, codec.encode(session.toData()), now() + session.expiryAge * 1000);
       if (loadedKey !== null && loadedKey !== key) {
         await call(() => server!.delete(storeKey(loadedKey)));
         emit({ type: key === null ? "deleted" : "rotated" });
@@ -351,7 +353,11 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     }
 
     if (!empty && (session.modified || saveEveryRequest)) {
-      const key = await createRecord(session, codec.encode(session.toData()), now() + session.expiryAge * 1000);
+      const key = await createRecord(
+        session,
+        codec.encode(session.toData()),
+        now() + session.expiryAge * 1000,
+      );
       return { setCookie: sessionCookie(key, session), key, vary: true };
     }
     if (empty && session.state.incomingCookie !== undefined) return deletion(session);

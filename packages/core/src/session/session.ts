@@ -162,7 +162,8 @@ export class PorterSession implements Session {
       this.set(EXPIRY_KEY, pythonIsoFormat(value));
       return;
     }
-    if (!Number.isInteger(value)) throw new InvalidArgumentError("setExpiry takes whole seconds, a Date, 0 or null");
+    if (!Number.isInteger(value))
+      throw new InvalidArgumentError("setExpiry takes whole seconds, a Date, 0 or null");
     this.set(EXPIRY_KEY, value);
   }
 
@@ -182,7 +183,8 @@ export class PorterSession implements Session {
   toData(): SessionData {
     const out: SessionData = {};
     for (const [k, v] of this.#data) {
-      if (k === "__proto__") Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+      if (k === "__proto__")
+        Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
       else out[k] = v;
     }
     return out;
