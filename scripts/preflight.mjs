@@ -77,6 +77,8 @@ if (!process.env.MONGODB_URL) {
   );
 }
 if (problems.length > 0) {
-  console.error(`The test suites need these before they can run:\n\n${problems.map((p) => `- ${p}`).join("\n\n")}\n`);
+  console.error(
+    `The test suites need these before they can run:\n\n${problems.map((p) => `- ${p}`).join("\n\n")}\n`,
+  );
   process.exit(1);
 }

@@ -95,7 +95,10 @@ export class SessionTooLargeError extends PorterError {
     readonly size: number,
     readonly limit: number,
   ) {
-    super("SESSION_TOO_LARGE", `session data is ${size} bytes, over the limit of ${limit}; nothing was saved`);
+    super(
+      "SESSION_TOO_LARGE",
+      `session data is ${size} bytes, over the limit of ${limit}; nothing was saved`,
+    );
   }
 }
 

@@ -20,6 +20,9 @@ export function badInputs(target: string): BadInput[] {
     .map((entry) =>
       entry.generate === undefined
         ? entry
-        : { ...entry, value: entry.generate.map((seg) => ("lit" in seg ? seg.lit : seg.rep.repeat(seg.n))).join("") },
+        : {
+            ...entry,
+            value: entry.generate.map((seg) => ("lit" in seg ? seg.lit : seg.rep.repeat(seg.n))).join(""),
+          },
     );
 }

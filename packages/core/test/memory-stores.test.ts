@@ -79,20 +79,29 @@ describe("cachedSessionStore", () => {
   });
 
   it("keeps the durable version through the cache, so compare-and-set works on cached reads", async () => {
-    const cached = cachedSessionStore({ cache: createMemorySessionStore(), store: createMemorySessionStore() });
+    const cached = cachedSessionStore({
+      cache: createMemorySessionStore(),
+      store: createMemorySessionStore(),
+    });
     const key = "c".repeat(64);
     const created = await cached.create(key, "v1", Date.now() + 60_000);
     const updated = await cached.update(key, { ...created, data: "v2" });
     expect(updated.version).toBe(2);
     expect(await cached.get(key)).toEqual(updated);
-    await expect(cached.update(key, { ...created, data: "stale" })).rejects.toMatchObject({ code: "SESSION_CONFLICT" });
+    await expect(cached.update(key, { ...created, data: "stale" })).rejects.toMatchObject({
+      code: "SESSION_CONFLICT",
+    });
     expect((await cached.get(key))?.data).toBe("v2");
   });
 
   it("a cache outage degrades reads and writes to the store without failing them", async () => {
     const store = createMemorySessionStore();
     const errors: string[] = [];
-    const cached = cachedSessionStore({ cache: brokenStore(), store, onCacheError: (_e, op) => errors.push(op) });
+    const cached = cachedSessionStore({
+      cache: brokenStore(),
+      store,
+      onCacheError: (_e, op) => errors.push(op),
+    });
     const key = "d".repeat(64);
     const created = await cached.create(key, "v1", Date.now() + 60_000);
     expect((await cached.get(key))?.data).toBe("v1");

@@ -13,7 +13,11 @@ const plainJson: SessionCodec = {
 };
 
 async function fresh(clock = createManualClock(Date.parse("2023-11-14T22:13:20Z"))) {
-  const engine = createSessionEngine({ store: createMemorySessionStore({ clock: clock.now }), codec: plainJson, clock: clock.now });
+  const engine = createSessionEngine({
+    store: createMemorySessionStore({ clock: clock.now }),
+    codec: plainJson,
+    clock: clock.now,
+  });
   return { engine, session: await engine.load(undefined), clock };
 }
 
@@ -139,31 +143,51 @@ describe("Session expiry (SB-20…SB-25)", () => {
 
   for (const v of vectorsOf("sessions.set_expiry")) {
     it(`vector ${v.id}`, () => {
-      const inputs = v.inputs as { type: string; value: number | string; now: string; session_cookie_age: number; expire_at_browser_close_setting: boolean };
+      const inputs = v.inputs as {
+        type: string;
+        value: number | string;
+        now: string;
+        session_cookie_age: number;
+        expire_at_browser_close_setting: boolean;
+      };
       const expected = v.expected as Record<string, unknown>;
       const now = Date.parse(inputs.now);
       // Porter stores what Django 4+ stores: an int, or the ISO text of the absolute time.
       let stored: number | string;
       if (inputs.type === "int") stored = inputs.value as number;
-      else if (inputs.type === "timedelta_seconds") stored = pythonIsoFormat(new Date(now + (inputs.value as number) * 1000));
+      else if (inputs.type === "timedelta_seconds")
+        stored = pythonIsoFormat(new Date(now + (inputs.value as number) * 1000));
       else stored = pythonIsoFormat(new Date(Date.parse(inputs.value as string)));
       const storedExpected = expected.stored__session_expiry as number | string | { python_datetime: string };
       // Django 3.2 kept a datetime object (not JSON-encodable); its text is what 4.x+ stores.
-      expect(stored).toEqual(typeof storedExpected === "object" ? storedExpected.python_datetime : storedExpected);
+      expect(stored).toEqual(
+        typeof storedExpected === "object" ? storedExpected.python_datetime : storedExpected,
+      );
       expect(expiryAge(stored, now, inputs.session_cookie_age)).toBe(expected.get_expiry_age);
-      expect(pythonIsoFormat(new Date(expiryDate(stored, now, inputs.session_cookie_age)))).toBe(expected.get_expiry_date);
-      expect(expiresAtBrowserClose(stored, inputs.expire_at_browser_close_setting)).toBe(expected.get_expire_at_browser_close);
+      expect(pythonIsoFormat(new Date(expiryDate(stored, now, inputs.session_cookie_age)))).toBe(
+        expected.get_expiry_date,
+      );
+      expect(expiresAtBrowserClose(stored, inputs.expire_at_browser_close_setting)).toBe(
+        expected.get_expire_at_browser_close,
+      );
     });
   }
 
   for (const v of vectorsOf("sessions.get_expiry_age")) {
     it(`vector ${v.id}`, () => {
-      const inputs = v.inputs as { modification: string; expiry: number | string | null; session_cookie_age: number };
+      const inputs = v.inputs as {
+        modification: string;
+        expiry: number | string | null;
+        session_cookie_age: number;
+      };
       const age = expiryAge(inputs.expiry, Date.parse(inputs.modification), inputs.session_cookie_age);
       const expected = v.expected as number | { returned_unparsed: string };
       if (typeof expected === "number") expect(age).toBe(expected);
       // Django 3.2 returned an ISO expiry unparsed (a bug fixed in 4.0); Porter follows 4.0+.
-      else expect(age).toBe(Math.floor((Date.parse(expected.returned_unparsed) - Date.parse(inputs.modification)) / 1000));
+      else
+        expect(age).toBe(
+          Math.floor((Date.parse(expected.returned_unparsed) - Date.parse(inputs.modification)) / 1000),
+        );
     });
   }
 });
