@@ -575,3 +575,20 @@ describe("cookies", () => {
     expect(isSessionKey(loaded.key)).toBe(true);
   });
 });
+
+describe("the default codec", () => {
+  it("round-trips Date, BigInt, Map, Set and bytes through a store, and refuses nothing it can carry", async () => {
+    const engine = createSessionEngine({ store: createMemorySessionStore() });
+    const s = await engine.load(undefined);
+    const value = {
+      at: new Date("2026-01-02T03:04:05.678Z"),
+      big: 2n ** 70n,
+      map: new Map<string, unknown>([["k", new Set([1, "two"])]]),
+      bytes: new Uint8Array([0, 255, 7]),
+    };
+    s.set("v", value);
+    const { key } = await engine.commit(s);
+    const loaded = await engine.load(key!);
+    expect(loaded.get("v")).toEqual(value);
+  });
+});
