@@ -1,3 +1,4 @@
+export { type DescribeAuthBackendOptions, describeAuthBackend } from "./auth-backend.js";
 export {
   type DescribeClientSessionStoreOptions,
   describeClientSessionStore,
@@ -18,3 +19,4 @@ export {
   type InspectedRecord,
   testKey,
 } from "./session-store.js";
+export { type DescribeUserStoreOptions, describeUserStore } from "./user-store.js";

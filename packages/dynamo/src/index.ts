@@ -1,0 +1,16 @@
+export type {
+  DynamoConnectionOptions,
+  EnsureTableOptions,
+} from "./dynamo-client.js";
+export {
+  createDynamoSessionStore,
+  DYNAMO_MAX_ITEM_BYTES,
+  type DynamoSessionStore,
+  type DynamoSessionStoreOptions,
+} from "./dynamo-session-store.js";
+export {
+  createDynamoUserStore,
+  type DynamoUserStore,
+  type DynamoUserStoreOptions,
+} from "./dynamo-user-store.js";
+export { MAX_USERNAME_LENGTH } from "./user-fields.js";
