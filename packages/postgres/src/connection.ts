@@ -1,0 +1,210 @@
+import { ConfigError, StoreUnavailableError } from "@porter/core";
+import type { Pool, QueryConfig, QueryResult, QueryResultRow } from "pg";
+import pg from "pg";
+
+/** How a store reaches PostgreSQL; shared by the session and the user store. */
+export interface PostgresConnectionOptions {
+  /**
+   * A `pg.Pool` the application owns. The store never ends it. If it has no `error` listener
+   * the store adds a no-op one (an idle client's error would otherwise crash the process)
+   * and removes it on `close()`.
+   */
+  pool?: Pool;
+  /**
+   * Used when no `pool` is given: the store creates its own pool (with an `error` listener,
+   * connect and statement deadlines and `application_name`) and `close()` ends it.
+   */
+  connectionString?: string;
+  /** Deadline of one statement, in ms: `statement_timeout` and `lock_timeout` on the server, `query_timeout` in the driver. @default 3000 */
+  queryTimeoutMs?: number;
+  /** Deadline to open a connection (own pool only). @default 2000 */
+  connectTimeoutMs?: number;
+  /** `application_name` of the store's own connections. @default "porter" */
+  applicationName?: string;
+  /** Size of the store's own pool. @default 10 */
+  maxConnections?: number;
+  /** Told about errors of idle connections of the store's own pool (they are otherwise ignored: the pool replaces the client). */
+  onPoolError?: (error: Error) => void;
+}
+
+export interface Connection {
+  readonly pool: Pool;
+  /**
+   * Runs one statement. Driver errors that mean "could not ask" become `StoreUnavailableError`;
+   * with `idempotent`, one immediate retry on a fresh connection after a dropped connection.
+   */
+  query<R extends QueryResultRow = QueryResultRow>(
+    config: QueryConfig,
+    idempotent: boolean,
+  ): Promise<QueryResult<R>>;
+  /** Runs `statements` in one transaction holding Porter's schema advisory lock. */
+  migrate(statements: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+// Any fixed bigint: concurrent ensureSchema() calls of every Porter store serialize on it.
+const SCHEMA_LOCK = "7311730522155104321";
+
+function checkPositiveInt(value: number | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(`${option} must be a positive integer`);
+  }
+  return value;
+}
+
+export function openConnection(options: PostgresConnectionOptions, what: string): Connection {
+  const queryTimeoutMs = checkPositiveInt(options.queryTimeoutMs, "queryTimeoutMs", 3000);
+  const connectTimeoutMs = checkPositiveInt(options.connectTimeoutMs, "connectTimeoutMs", 2000);
+  const maxConnections = checkPositiveInt(options.maxConnections, "maxConnections", 10);
+  const applicationName = options.applicationName ?? "porter";
+  if (typeof applicationName !== "string" || !/^[\x20-\x7e]{1,63}$/.test(applicationName)) {
+    throw new ConfigError("applicationName must be 1 to 63 printable ASCII characters");
+  }
+  if ((options.pool === undefined) === (options.connectionString === undefined)) {
+    throw new ConfigError(`${what}: give exactly one of pool or connectionString`);
+  }
+
+  let pool: Pool;
+  let owned: boolean;
+  let addedListener: ((error: Error) => void) | undefined;
+  if (options.pool !== undefined) {
+    pool = options.pool;
+    owned = false;
+    if (pool.listenerCount("error") === 0) {
+      addedListener = () => {};
+      pool.on("error", addedListener);
+    }
+  } else {
+    if (typeof options.connectionString !== "string" || options.connectionString === "") {
+      throw new ConfigError(`${what}: connectionString must be a non-empty string`);
+    }
+    owned = true;
+    pool = new pg.Pool({
+      connectionString: options.connectionString,
+      application_name: applicationName,
+      connectionTimeoutMillis: connectTimeoutMs,
+      statement_timeout: queryTimeoutMs,
+      lock_timeout: queryTimeoutMs,
+      query_timeout: queryTimeoutMs + 500,
+      keepAlive: true,
+      max: maxConnections,
+    });
+    const onPoolError = options.onPoolError;
+    pool.on("error", (error) => onPoolError?.(error));
+  }
+
+  let closed = false;
+  // The server's statement_timeout answers first; the driver's deadline also covers a silent network.
+  const driverTimeout = queryTimeoutMs + 500;
+
+  async function query<R extends QueryResultRow>(config: QueryConfig, idempotent: boolean) {
+    if (closed && owned) throw new StoreUnavailableError(`${what} is closed`);
+    const withDeadline = { ...config, query_timeout: driverTimeout } as QueryConfig;
+    try {
+      return await pool.query<R>(withDeadline);
+    } catch (error) {
+      if (idempotent && isDroppedConnection(error)) {
+        try {
+          return await pool.query<R>(withDeadline);
+        } catch (again) {
+          throw translate(again, what);
+        }
+      }
+      throw translate(error, what);
+    }
+  }
+
+  async function migrate(statements: readonly string[]) {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw translate(error, what);
+    }
+    let failure: unknown;
+    try {
+      await client.query("BEGIN");
+      await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [SCHEMA_LOCK]);
+      for (const text of statements) await client.query(text);
+      await client.query("COMMIT");
+    } catch (error) {
+      failure = error;
+      await client.query("ROLLBACK").catch(() => {});
+    } finally {
+      // A client that failed mid-transaction is not worth reusing.
+      client.release(failure !== undefined);
+    }
+    if (failure !== undefined) throw translate(failure, what);
+  }
+
+  async function close() {
+    if (closed) return;
+    closed = true;
+    if (addedListener !== undefined) pool.removeListener("error", addedListener);
+    if (owned) await pool.end();
+  }
+
+  return { pool, query, migrate, close };
+}
+
+const UNAVAILABLE_SYSCALLS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EADDRNOTAVAIL",
+]);
+
+const UNAVAILABLE_MESSAGES =
+  /^(Connection terminated|Query read timeout|timeout expired|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end|The server does not support SSL|There was an error establishing an SSL)/;
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * "Could not ask", as opposed to "asked, and the statement is wrong": connection errors,
+ * shutdowns, timeouts and cancellations, lock timeouts, exhausted resources, a read-only
+ * server, serialization failures.
+ */
+export function isUnavailable(error: unknown): boolean {
+  const code = codeOf(error);
+  if (code !== undefined) {
+    if (UNAVAILABLE_SYSCALLS.has(code)) return true;
+    if (/^(08|53|57|58)/.test(code)) return true;
+    if (["55P03", "25006", "40001", "40P01"].includes(code)) return true;
+  }
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === "string" && UNAVAILABLE_MESSAGES.test(message);
+}
+
+/** The connection died under the statement (not a timeout): worth one retry on a fresh client. */
+function isDroppedConnection(error: unknown): boolean {
+  const code = codeOf(error);
+  if (code === "57P01" || code === "57P02" || code === "ECONNRESET" || code === "EPIPE") return true;
+  if (code?.startsWith("08")) return true;
+  const message = (error as { message?: unknown } | null)?.message;
+  return (
+    typeof message === "string" &&
+    /^(Connection terminated unexpectedly|Client has encountered a connection error)/.test(message)
+  );
+}
+
+function translate(error: unknown, what: string): unknown {
+  if (!isUnavailable(error)) return error;
+  const code = codeOf(error) ?? "no code";
+  return new StoreUnavailableError(
+    `${what} could not reach PostgreSQL (${code}); the operation may not have been applied`,
+    {
+      cause: error,
+    },
+  );
+}
