@@ -292,6 +292,16 @@ export interface AuthBackend<User = UserRecord> {
   authenticate(credentials: Record<string, unknown>): Promise<User | null>;
   getUser(id: string): Promise<User | null>;
   getPermissions?(user: User): Promise<ReadonlySet<string>>;
+  /**
+   * Optional: answers one permission itself (e.g. row-level or remote checks). Throwing
+   * `PermissionDeniedError` denies and stops the chain (Django's `has_perm`).
+   */
+  hasPerm?(user: User, permission: string): Promise<boolean>;
+  /**
+   * Optional: other ids sessions may carry for this backend (e.g. Django's
+   * `django.contrib.auth.backends.ModelBackend` when sharing sessions with a Django app).
+   */
+  readonly aliases?: readonly string[];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -336,4 +346,9 @@ export interface MessageLoadResult {
   readonly allRetrieved: boolean;
   /** False when nothing was stored at all (Django's `None`); a fallback then stops looking. */
   readonly present: boolean;
+  /**
+   * True when the storage held something it could not read (tampered, garbage). The messages
+   * API then clears it at the end of the request, as Django does with a bad cookie.
+   */
+  readonly corrupt?: boolean;
 }

@@ -178,7 +178,7 @@ export class TooBusyError extends PorterError {
   }
 }
 
-/** An option given to a factory is invalid. Thrown at construction, never per request. */
+/** Porter is configured wrongly: an invalid option (thrown at construction) or a missing piece a request needs (e.g. message storage in the session without a session). */
 export class ConfigError extends PorterError {
   constructor(message: string) {
     super("INVALID_CONFIG", message);

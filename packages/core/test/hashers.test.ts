@@ -7,8 +7,8 @@ import {
   createHashLimiter,
   createPasswordHashers,
   type HashLimiter,
-  identifyHasher,
   InvalidArgumentError,
+  identifyHasher,
   isPasswordUsable,
   MAX_PASSWORD_BYTES,
   makePassword,
@@ -29,7 +29,7 @@ interface BadInput {
 const badInputs: BadInput[] = existsSync(BAD_INPUTS)
   ? (JSON.parse(readFileSync(BAD_INPUTS, "utf8")) as BadInput[])
   : [];
-const valueOf = (entry: BadInput) =>
+const inputValue = (entry: BadInput) =>
   entry.generate === undefined
     ? entry.value
     : entry.generate.map((s) => ("lit" in s ? s.lit : s.rep.repeat(s.n))).join("");
@@ -294,7 +294,9 @@ describe("checkPassword", () => {
     const limiter = createHashLimiter(1, 2);
     const hashers = createPasswordHashers({ ...LOW, limiter });
     const encoded = await hashers.makePassword("pw");
-    const results = await Promise.allSettled(Array.from({ length: 5 }, () => hashers.checkPassword("pw", encoded)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, () => hashers.checkPassword("pw", encoded)),
+    );
     const fulfilled = results.filter((r) => r.status === "fulfilled");
     const rejected = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
     expect(fulfilled).toHaveLength(3);
@@ -324,7 +326,12 @@ describe.skipIf(badInputs.length === 0)("bad-inputs.json", () => {
     const events: PasswordHasherEvent[] = [];
     const limiter = countingLimiter();
     // Accepts the corpus's 600 000-iteration records; refuses anything over 10^6 without computing it.
-    const h = createPasswordHashers({ ...LOW, maxStoredIterations: 1_000_000, limiter, onEvent: (e) => events.push(e) });
+    const h = createPasswordHashers({
+      ...LOW,
+      maxStoredIterations: 1_000_000,
+      limiter,
+      onEvent: (e) => events.push(e),
+    });
     return { h, events, limiter };
   };
 
@@ -376,7 +383,7 @@ describe.skipIf(badInputs.length === 0)("bad-inputs.json", () => {
   for (const entry of badInputs.filter((e) => e.target === "password")) {
     it(`${entry.id}: ${entry.expect.slice(0, 90)}`, async () => {
       const { h, events, limiter } = hashers();
-      const value = valueOf(entry);
+      const value = inputValue(entry);
       switch (entry.id) {
         case "PW-001": {
           const blank = await h.makePassword(value);

@@ -10,7 +10,8 @@ export const REMOTE_USER_BACKEND_ID = "porter.auth.RemoteUserBackend";
 /** Django's `ModelBackend` path: use it as `id` to share sessions with a Django app. */
 export const DJANGO_MODEL_BACKEND_ID = "django.contrib.auth.backends.ModelBackend";
 /** Django's `AllowAllUsersModelBackend` path. */
-export const DJANGO_ALLOW_ALL_USERS_MODEL_BACKEND_ID = "django.contrib.auth.backends.AllowAllUsersModelBackend";
+export const DJANGO_ALLOW_ALL_USERS_MODEL_BACKEND_ID =
+  "django.contrib.auth.backends.AllowAllUsersModelBackend";
 /** Django's `RemoteUserBackend` path. */
 export const DJANGO_REMOTE_USER_BACKEND_ID = "django.contrib.auth.backends.RemoteUserBackend";
 
@@ -90,7 +91,9 @@ function permissionCache(
 }
 
 function ownPermissions(user: UserRecord): ReadonlySet<string> {
-  return new Set(Array.isArray(user.permissions) ? user.permissions.filter((p) => typeof p === "string") : []);
+  return new Set(
+    Array.isArray(user.permissions) ? user.permissions.filter((p) => typeof p === "string") : [],
+  );
 }
 
 /**
@@ -121,7 +124,9 @@ export function createPasswordBackend(options: PasswordBackendOptions): Password
 
   const getUserPermissions = permissionCache(async (user) => (active(user) ? ownPermissions(user) : EMPTY));
   const getGroupPermissions = permissionCache(async (user) =>
-    active(user) && Array.isArray(user.groups) && user.groups.length > 0 ? users.groupPermissions(user.groups) : EMPTY,
+    active(user) && Array.isArray(user.groups) && user.groups.length > 0
+      ? users.groupPermissions(user.groups)
+      : EMPTY,
   );
   const getPermissions = permissionCache(async (user) => {
     if (!active(user)) return EMPTY;
@@ -138,7 +143,8 @@ export function createPasswordBackend(options: PasswordBackendOptions): Password
     async authenticate(credentials) {
       const username = own(credentials, usernameField);
       const password = own(credentials, "password");
-      if (username === undefined || username === null || password === undefined || password === null) return null;
+      if (username === undefined || username === null || password === undefined || password === null)
+        return null;
       const normalized = typeof password === "string" ? normalizeUsername(username) : null;
       if (normalized === null) {
         await hashers.dummyCheck();
@@ -153,7 +159,9 @@ export function createPasswordBackend(options: PasswordBackendOptions): Password
       if (!ok) return null;
       let current = user;
       if (needsRehash) {
-        current = await users.update(user.id, { passwordHash: await hashers.makePassword(password as string) });
+        current = await users.update(user.id, {
+          passwordHash: await hashers.makePassword(password as string),
+        });
       }
       return userCanAuthenticate(current) ? current : null;
     },
@@ -225,7 +233,10 @@ export function createRemoteUserBackend(options: RemoteUserBackendOptions): Remo
   const active = (user: UserRecord) => typeof user === "object" && user !== null && user.isActive === true;
   const getPermissions = permissionCache(async (user) => {
     if (!active(user)) return EMPTY;
-    const groups = Array.isArray(user.groups) && user.groups.length > 0 ? await users.groupPermissions(user.groups) : EMPTY;
+    const groups =
+      Array.isArray(user.groups) && user.groups.length > 0
+        ? await users.groupPermissions(user.groups)
+        : EMPTY;
     return new Set([...ownPermissions(user), ...groups]);
   });
 
@@ -234,7 +245,10 @@ export function createRemoteUserBackend(options: RemoteUserBackendOptions): Remo
     if (found !== null) return { user: found, created: false };
     if (!createUnknownUser) return null;
     try {
-      return { user: await users.create({ username, passwordHash: await makePassword(null) }), created: true };
+      return {
+        user: await users.create({ username, passwordHash: await makePassword(null) }),
+        created: true,
+      };
     } catch (err) {
       // A concurrent request created the same user first: use theirs (Django's get_or_create).
       if (!PorterError.is(err, "USERNAME_TAKEN")) throw err;
@@ -256,7 +270,10 @@ export function createRemoteUserBackend(options: RemoteUserBackendOptions): Remo
       if (username === null) return null;
       const result = await findOrCreate(username);
       if (result === null) return null;
-      const user = configureUser === undefined ? result.user : await configureUser(result.user, { created: result.created });
+      const user =
+        configureUser === undefined
+          ? result.user
+          : await configureUser(result.user, { created: result.created });
       return userCanAuthenticate(user) ? user : null;
     },
 

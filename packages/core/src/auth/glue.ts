@@ -48,7 +48,8 @@ export function getSessionAuthHash(passwordHash: string, secret: Secret): string
 
 function checkSecret(secret: unknown, what = "secret"): asserts secret is Secret {
   const ok =
-    (typeof secret === "string" && secret.length > 0) || (secret instanceof Uint8Array && secret.byteLength > 0);
+    (typeof secret === "string" && secret.length > 0) ||
+    (secret instanceof Uint8Array && secret.byteLength > 0);
   if (!ok) throw new ConfigError(`${what} must be a non-empty string or Uint8Array`);
 }
 
@@ -80,7 +81,12 @@ function sessionAuthHashOf(user: AuthUser, secret: Secret): string | null {
 }
 
 function backendIdOf(backend: AuthBackend<never> | string): string {
-  const id = typeof backend === "string" ? backend : typeof backend === "object" && backend !== null ? backend.id : undefined;
+  const id =
+    typeof backend === "string"
+      ? backend
+      : typeof backend === "object" && backend !== null
+        ? backend.id
+        : undefined;
   if (typeof id !== "string" || id.length === 0) {
     throw new InvalidArgumentError("backend must be an AuthBackend or a non-empty backend id string");
   }
@@ -126,7 +132,10 @@ export interface AuthenticateOptions {
    * (including a `PermissionDeniedError` stop or a `beforeAuthenticate` denial), with the
    * credentials cleansed by `cleanseCredentials`.
    */
-  onLoginFailed?: (event: { credentials: Record<string, unknown>; request?: unknown }) => void | Promise<void>;
+  onLoginFailed?: (event: {
+    credentials: Record<string, unknown>;
+    request?: unknown;
+  }) => void | Promise<void>;
   /**
    * A rate-limit or lockout hook (AUTH-06), called before any backend with the NFKC-normalized
    * username (or `null`) and the cleansed credentials. Answering `"deny"` fails the attempt
@@ -227,7 +236,8 @@ export async function login<User extends AuthUser>(
   session.set(SESSION_KEY, userId);
   session.set(BACKEND_SESSION_KEY, backendId);
   session.set(HASH_SESSION_KEY, hash);
-  if (options.users !== undefined) await options.users.update(userId, { lastLogin: (options.now ?? Date.now)() });
+  if (options.users !== undefined)
+    await options.users.update(userId, { lastLogin: (options.now ?? Date.now)() });
   await options.onLogin?.({ user, backendId });
 }
 
@@ -289,7 +299,8 @@ export async function getUser<User extends AuthUser>(
     if (constantTimeEqual(stored, current)) return user;
     let fallbackMatch = false;
     for (const secret of fallbackSecrets) {
-      fallbackMatch = constantTimeEqual(stored, getSessionAuthHash(user.passwordHash, secret)) || fallbackMatch;
+      fallbackMatch =
+        constantTimeEqual(stored, getSessionAuthHash(user.passwordHash, secret)) || fallbackMatch;
     }
     if (fallbackMatch) {
       emit({ type: "session-hash-rotated", userId });
@@ -321,7 +332,8 @@ export function updateSessionAuthHash(session: Session, user: AuthUser, options:
   checkSecret(options.secret);
   session.cycleKey();
   const hash = sessionAuthHashOf(user, options.secret);
-  if (hash !== null && storedUserId(session.get(SESSION_KEY)) === userIdOf(user)) session.set(HASH_SESSION_KEY, hash);
+  if (hash !== null && storedUserId(session.get(SESSION_KEY)) === userIdOf(user))
+    session.set(HASH_SESSION_KEY, hash);
 }
 
 interface PermissionBackend<User> extends AuthBackend<User> {
@@ -330,9 +342,14 @@ interface PermissionBackend<User> extends AuthBackend<User> {
 
 const activeSuperuser = (user: AuthUser) => user.isActive !== false && user.isSuperuser === true;
 
-async function backendHasPerm<User>(backend: PermissionBackend<User>, user: User, permission: string): Promise<boolean> {
+async function backendHasPerm<User>(
+  backend: PermissionBackend<User>,
+  user: User,
+  permission: string,
+): Promise<boolean> {
   if (typeof backend.hasPerm === "function") return backend.hasPerm(user, permission);
-  if (typeof backend.getPermissions === "function") return (await backend.getPermissions(user)).has(permission);
+  if (typeof backend.getPermissions === "function")
+    return (await backend.getPermissions(user)).has(permission);
   return false;
 }
 
@@ -367,7 +384,10 @@ export async function hasPerms<User extends AuthUser>(
   permissions: Iterable<string>,
   backends: readonly AuthBackend<User>[],
 ): Promise<boolean> {
-  if (typeof permissions === "string" || typeof (permissions as Iterable<string>)?.[Symbol.iterator] !== "function") {
+  if (
+    typeof permissions === "string" ||
+    typeof (permissions as Iterable<string>)?.[Symbol.iterator] !== "function"
+  ) {
     throw new InvalidArgumentError("perm_list must be an iterable of permissions.");
   }
   for (const permission of permissions) if (!(await hasPerm(user, permission, backends))) return false;
@@ -453,7 +473,9 @@ export function createAuth<User extends AuthUser>(options: AuthOptions<User>): A
     authenticate(credentials, call = {}) {
       return authenticate(backends, credentials, {
         ...(options.onLoginFailed === undefined ? {} : { onLoginFailed: options.onLoginFailed }),
-        ...(options.beforeAuthenticate === undefined ? {} : { beforeAuthenticate: options.beforeAuthenticate }),
+        ...(options.beforeAuthenticate === undefined
+          ? {}
+          : { beforeAuthenticate: options.beforeAuthenticate }),
         ...(options.hashers === undefined ? {} : { hashers: options.hashers }),
         ...(call.request === undefined ? {} : { request: call.request }),
       });
@@ -483,7 +505,10 @@ export function createAuth<User extends AuthUser>(options: AuthOptions<User>): A
       });
     },
     logout(session, user = null) {
-      return logout(session, { user, ...(options.onLogout === undefined ? {} : { onLogout: options.onLogout }) });
+      return logout(session, {
+        user,
+        ...(options.onLogout === undefined ? {} : { onLogout: options.onLogout }),
+      });
     },
     updateSessionAuthHash(session, user) {
       updateSessionAuthHash(session, user, { secret });

@@ -1,6 +1,6 @@
 import { createHash, pbkdf2, scrypt } from "node:crypto";
-import { ConfigError, InvalidArgumentError } from "../errors.js";
 import { ALNUM, constantTimeEqual, randomString } from "../crypto/primitives.js";
+import { ConfigError, InvalidArgumentError } from "../errors.js";
 import { createHashLimiter, defaultHashConcurrency, type HashLimiter } from "./limiter.js";
 
 /** Algorithms Porter can hash and verify, in Django's string formats. */
@@ -46,16 +46,36 @@ export const DEFAULT_SCRYPT: ScryptParams = Object.freeze({ n: 16384, r: 8, p: 5
  * outside them is refused without being computed: `n` a power of two in [2, 2^20], `r` in
  * [1, 32], `p` in [1, 16], and the memory `128·n·r` at most 64 MiB (Django's default uses 16 MiB).
  */
-export const SCRYPT_LIMITS = Object.freeze({ maxN: 2 ** 20, maxR: 32, maxP: 16, maxMemoryBytes: 64 * 1024 * 1024 });
+export const SCRYPT_LIMITS = Object.freeze({
+  maxN: 2 ** 20,
+  maxR: 32,
+  maxP: 16,
+  maxMemoryBytes: 64 * 1024 * 1024,
+});
 
 /** Hasher defaults of the Django versions Porter was checked against, for sharing a user table with one of them. */
 export const DJANGO_HASHER_DEFAULTS: Readonly<
-  Record<"3.2" | "4.2" | "5.2" | "6.1", Readonly<Required<Pick<PasswordHashersOptions, "iterations" | "scrypt" | "enabled">>>>
+  Record<
+    "3.2" | "4.2" | "5.2" | "6.1",
+    Readonly<Required<Pick<PasswordHashersOptions, "iterations" | "scrypt" | "enabled">>>
+  >
 > = Object.freeze({
   "3.2": { iterations: 260_000, scrypt: DEFAULT_SCRYPT, enabled: ["pbkdf2_sha256", "pbkdf2_sha1"] },
-  "4.2": { iterations: 600_000, scrypt: { n: 16384, r: 8, p: 1 }, enabled: ["pbkdf2_sha256", "pbkdf2_sha1", "scrypt"] },
-  "5.2": { iterations: 1_000_000, scrypt: DEFAULT_SCRYPT, enabled: ["pbkdf2_sha256", "pbkdf2_sha1", "scrypt"] },
-  "6.1": { iterations: 1_500_000, scrypt: DEFAULT_SCRYPT, enabled: ["pbkdf2_sha256", "pbkdf2_sha1", "scrypt"] },
+  "4.2": {
+    iterations: 600_000,
+    scrypt: { n: 16384, r: 8, p: 1 },
+    enabled: ["pbkdf2_sha256", "pbkdf2_sha1", "scrypt"],
+  },
+  "5.2": {
+    iterations: 1_000_000,
+    scrypt: DEFAULT_SCRYPT,
+    enabled: ["pbkdf2_sha256", "pbkdf2_sha1", "scrypt"],
+  },
+  "6.1": {
+    iterations: 1_500_000,
+    scrypt: DEFAULT_SCRYPT,
+    enabled: ["pbkdf2_sha256", "pbkdf2_sha1", "scrypt"],
+  },
 });
 
 /** What a hasher reports for logs and metrics. Never carries a password or a hash. */
@@ -156,7 +176,11 @@ export interface PasswordHashers {
    * Verifies `password` against a stored hash (Django's `check_password`, constant-time over the
    * whole encoded string). `preferred` overrides the configured algorithm for `needsRehash`.
    */
-  checkPassword(password: unknown, encoded: unknown, options?: { preferred?: PreferredAlgorithm }): Promise<CheckPasswordResult>;
+  checkPassword(
+    password: unknown,
+    encoded: unknown,
+    options?: { preferred?: PreferredAlgorithm },
+  ): Promise<CheckPasswordResult>;
   /**
    * The identified hasher's own `must_update` (outdated iterations or scrypt parameters, or a
    * PBKDF2/MD5 salt under 128 bits); `null` when the hash cannot be identified or parsed.
@@ -170,7 +194,10 @@ export interface PasswordHashers {
 
 const HASHER_ALGORITHMS: readonly HasherAlgorithm[] = ["pbkdf2_sha256", "pbkdf2_sha1", "scrypt", "md5"];
 const DEFAULT_ENABLED: readonly HasherAlgorithm[] = ["pbkdf2_sha256", "pbkdf2_sha1", "scrypt"];
-const DIGEST = { pbkdf2_sha256: { digest: "sha256", length: 32 }, pbkdf2_sha1: { digest: "sha1", length: 20 } } as const;
+const DIGEST = {
+  pbkdf2_sha256: { digest: "sha256", length: 32 },
+  pbkdf2_sha1: { digest: "sha1", length: 20 },
+} as const;
 const SCRYPT_DKLEN = 64;
 const MAX_STORED_ITERATIONS_CAP = 1_000_000_000;
 
@@ -243,12 +270,19 @@ function decimal(text: string | undefined): number | null {
 
 function checkPasswordInput(password: string): "too-long" | "lone-surrogate" | null {
   // A string longer than the byte limit in UTF-16 units is longer in UTF-8 too; no need to measure it.
-  if (password.length > MAX_PASSWORD_BYTES || Buffer.byteLength(password, "utf8") > MAX_PASSWORD_BYTES) return "too-long";
+  if (password.length > MAX_PASSWORD_BYTES || Buffer.byteLength(password, "utf8") > MAX_PASSWORD_BYTES)
+    return "too-long";
   if (LONE_SURROGATE.test(password)) return "lone-surrogate";
   return null;
 }
 
-function pbkdf2Async(password: Uint8Array, salt: string, iterations: number, digest: "sha256" | "sha1", length: number) {
+function pbkdf2Async(
+  password: Uint8Array,
+  salt: string,
+  iterations: number,
+  digest: "sha256" | "sha1",
+  length: number,
+) {
   return new Promise<Buffer>((resolve, reject) =>
     pbkdf2(password, salt, iterations, length, digest, (err, key) => (err ? reject(err) : resolve(key))),
   );
@@ -301,13 +335,16 @@ export function createPasswordHashers(options: PasswordHashersOptions = {}): Pas
       `iterations must be an integer in [${PBKDF2_ITERATIONS_RANGE.min}, ${PBKDF2_ITERATIONS_RANGE.max}], got ${String(iterations)}`,
     );
   }
-  const maxStoredIterations = options.maxStoredIterations ?? Math.min(10 * iterations, MAX_STORED_ITERATIONS_CAP);
+  const maxStoredIterations =
+    options.maxStoredIterations ?? Math.min(10 * iterations, MAX_STORED_ITERATIONS_CAP);
   if (
     !Number.isSafeInteger(maxStoredIterations) ||
     maxStoredIterations < iterations ||
     maxStoredIterations > MAX_STORED_ITERATIONS_CAP
   ) {
-    throw new ConfigError(`maxStoredIterations must be an integer in [iterations, ${MAX_STORED_ITERATIONS_CAP}]`);
+    throw new ConfigError(
+      `maxStoredIterations must be an integer in [iterations, ${MAX_STORED_ITERATIONS_CAP}]`,
+    );
   }
   const scryptParams = validateScryptConfig(options.scrypt, DEFAULT_SCRYPT);
   const enabledList = options.enabled ?? DEFAULT_ENABLED;
@@ -337,7 +374,8 @@ export function createPasswordHashers(options: PasswordHashersOptions = {}): Pas
     if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 256) {
       throw new ConfigError("concurrency must be an integer in [1, 256]");
     }
-    if (!Number.isSafeInteger(maxQueue) || maxQueue < 0) throw new ConfigError("maxQueue must be a non-negative integer");
+    if (!Number.isSafeInteger(maxQueue) || maxQueue < 0)
+      throw new ConfigError("maxQueue must be a non-negative integer");
     limiter = createHashLimiter(concurrency, maxQueue);
   }
 
@@ -355,7 +393,9 @@ export function createPasswordHashers(options: PasswordHashersOptions = {}): Pas
     const algorithm = algorithmOf(encoded);
     if (algorithm === null) return { kind: "unknown" };
     if (!(HASHER_ALGORITHMS as readonly string[]).includes(algorithm)) {
-      return UNSUPPORTED_ALGORITHMS.includes(algorithm) ? { kind: "unsupported", algorithm } : { kind: "unknown" };
+      return UNSUPPORTED_ALGORITHMS.includes(algorithm)
+        ? { kind: "unsupported", algorithm }
+        : { kind: "unknown" };
     }
     if (!enabled.has(algorithm as HasherAlgorithm)) return { kind: "unsupported", algorithm };
     const parsed = parse(algorithm as HasherAlgorithm, encoded);
@@ -371,7 +411,8 @@ export function createPasswordHashers(options: PasswordHashersOptions = {}): Pas
         const count = decimal(parts[1]);
         const salt = parts[2]!;
         const hash = parts[3]!;
-        if (count === null || count > maxStoredIterations || !SALT.test(salt) || !isCanonicalBase64(hash)) return null;
+        if (count === null || count > maxStoredIterations || !SALT.test(salt) || !isCanonicalBase64(hash))
+          return null;
         return { algorithm, iterations: count, salt, hash };
       }
       case "scrypt": {
@@ -476,8 +517,10 @@ export function createPasswordHashers(options: PasswordHashersOptions = {}): Pas
     const classified = classify(encoded);
     if (classified.kind !== "parsed") {
       if (classified.kind === "unknown") emit({ type: "unknown-hash" });
-      else if (classified.kind === "unsupported") emit({ type: "unsupported-hash", algorithm: classified.algorithm });
-      else if (classified.kind === "malformed") emit({ type: "malformed-hash", algorithm: classified.algorithm });
+      else if (classified.kind === "unsupported")
+        emit({ type: "unsupported-hash", algorithm: classified.algorithm });
+      else if (classified.kind === "malformed")
+        emit({ type: "malformed-hash", algorithm: classified.algorithm });
       return dummyCheck();
     }
     const { parsed } = classified;
@@ -506,13 +549,18 @@ export function createPasswordHashers(options: PasswordHashersOptions = {}): Pas
     return parsed.algorithm === preferredNow ? ownMustUpdate(parsed) : true;
   }
 
-  async function makePassword(password: string | null, makeOptions: MakePasswordOptions = {}): Promise<string> {
-    if (password === null) return UNUSABLE_PASSWORD_PREFIX + randomString(UNUSABLE_PASSWORD_SUFFIX_LENGTH, ALNUM);
+  async function makePassword(
+    password: string | null,
+    makeOptions: MakePasswordOptions = {},
+  ): Promise<string> {
+    if (password === null)
+      return UNUSABLE_PASSWORD_PREFIX + randomString(UNUSABLE_PASSWORD_SUFFIX_LENGTH, ALNUM);
     if (typeof password !== "string") {
       throw new InvalidArgumentError(`password must be a string or null, got ${typeof password}`);
     }
     const refused = checkPasswordInput(password);
-    if (refused === "too-long") throw new InvalidArgumentError(`password is longer than ${MAX_PASSWORD_BYTES} bytes`);
+    if (refused === "too-long")
+      throw new InvalidArgumentError(`password is longer than ${MAX_PASSWORD_BYTES} bytes`);
     if (refused === "lone-surrogate") {
       throw new InvalidArgumentError("password contains a lone UTF-16 surrogate and has no UTF-8 encoding");
     }
@@ -520,7 +568,9 @@ export function createPasswordHashers(options: PasswordHashersOptions = {}): Pas
     if (!enabled.has(algorithm)) throw new InvalidArgumentError(`hasher ${String(algorithm)} is not enabled`);
     const salt = makeOptions.salt ?? randomString(SALT_LENGTH, ALNUM);
     if (typeof salt !== "string" || !SALT.test(salt)) {
-      throw new InvalidArgumentError("salt must be provided and cannot contain $ (allowed: [A-Za-z0-9./+=_-], 1–256)");
+      throw new InvalidArgumentError(
+        "salt must be provided and cannot contain $ (allowed: [A-Za-z0-9./+=_-], 1–256)",
+      );
     }
     let parsed: Parsed;
     if (algorithm === "scrypt") {
@@ -597,6 +647,9 @@ export function checkPassword(
 }
 
 /** Django's `identify_hasher`, without throwing: `null` where Django raises `ValueError`. */
-export function identifyHasher(encoded: unknown, options: { hashers?: PasswordHashers } = {}): HasherIdentity | null {
+export function identifyHasher(
+  encoded: unknown,
+  options: { hashers?: PasswordHashers } = {},
+): HasherIdentity | null {
   return (options.hashers ?? getDefaultPasswordHashers()).identify(encoded);
 }

@@ -14,8 +14,8 @@ export {
 } from "./backends.js";
 export {
   type Auth,
-  type AuthenticateOptions,
   type AuthEvent,
+  type AuthenticateOptions,
   type AuthOptions,
   type AuthUser,
   authenticate,
@@ -33,11 +33,15 @@ export {
   type LoginOptions,
   login,
   logout,
-  type Secret,
   SESSION_KEY,
+  type Secret,
   updateSessionAuthHash,
 } from "./glue.js";
 export * from "./hashers.js";
 export { createHashLimiter, defaultHashConcurrency, type HashLimiter } from "./limiter.js";
-export { createMemoryUserStore, type MemoryUserStore, type MemoryUserStoreOptions } from "./memory-user-store.js";
+export {
+  createMemoryUserStore,
+  type MemoryUserStore,
+  type MemoryUserStoreOptions,
+} from "./memory-user-store.js";
 export { normalizeUsername, USERNAME_MAX_LENGTH } from "./usernames.js";

@@ -1,5 +1,5 @@
 import type { NewUser, UserPatch, UserRecord, UserStore } from "../contracts.js";
-import { InvalidArgumentError, UsernameTakenError, UserNotFoundError } from "../errors.js";
+import { InvalidArgumentError, UserNotFoundError, UsernameTakenError } from "../errors.js";
 import { normalizeUsername } from "./usernames.js";
 
 export interface MemoryUserStoreOptions {
@@ -43,7 +43,9 @@ function copyOut(user: StoredUser): UserRecord {
 function username(value: unknown): string {
   const normalized = normalizeUsername(value);
   if (normalized === null) {
-    throw new InvalidArgumentError("username must be a non-empty string of at most 150 characters without control characters");
+    throw new InvalidArgumentError(
+      "username must be a non-empty string of at most 150 characters without control characters",
+    );
   }
   return normalized;
 }
@@ -135,7 +137,8 @@ export function createMemoryUserStore(options: MemoryUserStoreOptions = {}): Mem
     async update(id, patch: UserPatch) {
       const user = find(id);
       if (user === undefined) throw new UserNotFoundError();
-      if (typeof patch !== "object" || patch === null) throw new InvalidArgumentError("patch must be an object");
+      if (typeof patch !== "object" || patch === null)
+        throw new InvalidArgumentError("patch must be an object");
       const next: StoredUser = { ...user };
       if (patch.username !== undefined) next.username = username(patch.username);
       if (patch.passwordHash !== undefined) next.passwordHash = text(patch.passwordHash, "passwordHash");
@@ -174,7 +177,8 @@ export function createMemoryUserStore(options: MemoryUserStoreOptions = {}): Mem
     },
 
     async setGroupPermissions(group, permissions) {
-      if (typeof group !== "string" || group.length === 0) throw new InvalidArgumentError("group must be a non-empty string");
+      if (typeof group !== "string" || group.length === 0)
+        throw new InvalidArgumentError("group must be a non-empty string");
       groups.set(group, new Set(strings(permissions, "permissions")));
     },
   };

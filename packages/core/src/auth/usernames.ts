@@ -16,6 +16,7 @@ export function normalizeUsername(value: unknown): string | null {
   if (typeof value !== "string" || value.length === 0 || value.length > RAW_LIMIT) return null;
   if (LONE_SURROGATE.test(value)) return null;
   const normalized = value.normalize("NFKC");
-  if (normalized.length === 0 || normalized.length > USERNAME_MAX_LENGTH || CONTROL.test(normalized)) return null;
+  if (normalized.length === 0 || normalized.length > USERNAME_MAX_LENGTH || CONTROL.test(normalized))
+    return null;
   return normalized;
 }

@@ -62,7 +62,8 @@ const HOSTILE_IDS: readonly unknown[] = [
 
 function show(value: unknown): string {
   if (value instanceof Error) return `${value.name}: ${value.message}`;
-  if (typeof value === "string") return value.length > 40 ? `"${value.slice(0, 20)}…" (${value.length} chars)` : JSON.stringify(value);
+  if (typeof value === "string")
+    return value.length > 40 ? `"${value.slice(0, 20)}…" (${value.length} chars)` : JSON.stringify(value);
   try {
     return JSON.stringify(value) ?? typeof value;
   } catch {
@@ -120,7 +121,10 @@ export function describeAuthBackend<User>(name: string, options: DescribeAuthBac
     t.it("refuses every invalid credential set", async () => {
       assert.ok(options.invalidCredentials.length > 0, "give at least one invalid credential set");
       for (const credentials of options.invalidCredentials) {
-        await nullOrDenied(() => backend.authenticate({ ...credentials }), `authenticate(${show(credentials)})`);
+        await nullOrDenied(
+          () => backend.authenticate({ ...credentials }),
+          `authenticate(${show(credentials)})`,
+        );
       }
     });
 
@@ -169,16 +173,19 @@ export function describeAuthBackend<User>(name: string, options: DescribeAuthBac
       for (const user of results.slice(5)) assert.equal(user, null);
     });
 
-    t.it("getPermissions, where implemented, answers a set for the user and never throws for them", async () => {
-      if (backend.getPermissions === undefined) {
-        assert.equal(typeof backend.getPermissions, "undefined");
-        return;
-      }
-      const user = await backend.authenticate({ ...options.validCredentials });
-      assert.ok(user !== null);
-      const permissions = await backend.getPermissions(user);
-      assert.equal(typeof permissions.has, "function");
-      for (const permission of permissions) assert.equal(typeof permission, "string");
-    });
+    t.it(
+      "getPermissions, where implemented, answers a set for the user and never throws for them",
+      async () => {
+        if (backend.getPermissions === undefined) {
+          assert.equal(typeof backend.getPermissions, "undefined");
+          return;
+        }
+        const user = await backend.authenticate({ ...options.validCredentials });
+        assert.ok(user !== null);
+        const permissions = await backend.getPermissions(user);
+        assert.equal(typeof permissions.has, "function");
+        for (const permission of permissions) assert.equal(typeof permission, "string");
+      },
+    );
   });
 }

@@ -4,6 +4,7 @@ export {
   describeClientSessionStore,
 } from "./client-session-store.js";
 export { HOSTILE_KEYS } from "./hostile.js";
+export { type DescribeMessageStorageOptions, describeMessageStorage } from "./message-storage.js";
 export {
   createManualClock,
   type ManualClock,

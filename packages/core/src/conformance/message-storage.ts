@@ -39,7 +39,11 @@ function expired(options: CookieOptions | undefined): boolean {
 async function defaultMakeContext(previous?: RequestContext): Promise<RequestContext> {
   let client = previous === undefined ? undefined : clients.get(previous);
   if (client === undefined) {
-    client = { cookies: new Map(), engine: createSessionEngine({ store: createMemorySessionStore() }), sessionKey: null };
+    client = {
+      cookies: new Map(),
+      engine: createSessionEngine({ store: createMemorySessionStore() }),
+      sessionKey: null,
+    };
   } else if (previous?.session !== undefined) {
     client.sessionKey = (await client.engine.commit(previous.session)).key;
   }
@@ -87,7 +91,11 @@ export function describeMessageStorage(name: string, options: DescribeMessageSto
 
   /** Stores in one request; returns the next request's context. */
   const storeThenNext = async (ctx: RequestContext, messages: readonly Message[], removeOldest?: boolean) => {
-    const unstored = await storage.store(ctx, messages, removeOldest === undefined ? undefined : { removeOldest });
+    const unstored = await storage.store(
+      ctx,
+      messages,
+      removeOldest === undefined ? undefined : { removeOldest },
+    );
     return { unstored, next: await makeContext(ctx) };
   };
 
@@ -154,7 +162,11 @@ export function describeMessageStorage(name: string, options: DescribeMessageSto
     });
 
     t.it("keeps tricky text exactly: quotes, separators, control characters, HTML, non-ASCII", async () => {
-      const messages = TRICKY_TEXTS.map((text, i) => ({ level: 20 + i, message: text, extraTags: `t${i} "x";y` }));
+      const messages = TRICKY_TEXTS.map((text, i) => ({
+        level: 20 + i,
+        message: text,
+        extraTags: `t${i} "x";y`,
+      }));
       const { unstored, next } = await storeThenNext(await makeContext(), messages);
       const result = await storage.load(next);
       assert.deepEqual([...result.messages, ...unstored].map(plain).sort(byLevel), messages.map(plain));
@@ -184,15 +196,22 @@ export function describeMessageStorage(name: string, options: DescribeMessageSto
         const stored = (await storage.load(next)).messages;
         assert.equal(stored.length + unstored.length, messages.length);
         const keepNewest = removeOldest !== false;
-        const expectedStored = keepNewest ? messages.slice(unstored.length) : messages.slice(0, stored.length);
-        const expectedUnstored = keepNewest ? messages.slice(0, unstored.length) : messages.slice(stored.length);
+        const expectedStored = keepNewest
+          ? messages.slice(unstored.length)
+          : messages.slice(0, stored.length);
+        const expectedUnstored = keepNewest
+          ? messages.slice(0, unstored.length)
+          : messages.slice(stored.length);
         assert.deepEqual(stored.map(plain), expectedStored.map(plain));
         assert.deepEqual(unstored.map(plain), expectedUnstored.map(plain));
       });
     }
 
     t.it("does not modify the messages it is given", async () => {
-      const messages: Message[] = [{ level: 20, message: "a", extraTags: "x" }, { level: 25, message: "b" }];
+      const messages: Message[] = [
+        { level: 20, message: "a", extraTags: "x" },
+        { level: 25, message: "b" },
+      ];
       const copy = structuredClone(messages);
       await storage.store(await makeContext(), messages);
       assert.deepEqual(messages, copy);
@@ -202,7 +221,10 @@ export function describeMessageStorage(name: string, options: DescribeMessageSto
       const alice = await storeThenNext(await makeContext(), [{ level: 20, message: "for alice" }]);
       const bob = await makeContext();
       assert.deepEqual((await storage.load(bob)).messages, []);
-      assert.deepEqual((await storage.load(alice.next)).messages.map((m) => m.message), ["for alice"]);
+      assert.deepEqual(
+        (await storage.load(alice.next)).messages.map((m) => m.message),
+        ["for alice"],
+      );
     });
 
     t.it("through createMessages, a message is shown exactly once (MS-7, MSG-04)", async () => {

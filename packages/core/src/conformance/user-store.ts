@@ -122,7 +122,10 @@ export function describeUserStore(name: string, options: DescribeUserStoreOption
         assert.deepEqual([...alice.permissions], []);
         assert.deepEqual([...alice.groups], []);
         assert.equal(alice.lastLogin, null);
-        assert.ok(alice.dateJoined >= before - 1000 && alice.dateJoined <= Date.now() + 1000, "dateJoined defaults to now");
+        assert.ok(
+          alice.dateJoined >= before - 1000 && alice.dateJoined <= Date.now() + 1000,
+          "dateJoined defaults to now",
+        );
         assert.deepEqual(await s.findById(alice.id), alice);
         assert.deepEqual(await s.findByUsername("alice"), alice);
       });
@@ -150,7 +153,8 @@ export function describeUserStore(name: string, options: DescribeUserStoreOption
 
       test("ids are distinct strings", async (s) => {
         const ids = new Set<string>();
-        for (let i = 0; i < 20; i++) ids.add((await s.create({ username: `user${i}`, passwordHash: HASH })).id);
+        for (let i = 0; i < 20; i++)
+          ids.add((await s.create({ username: `user${i}`, passwordHash: HASH })).id);
         assert.equal(ids.size, 20);
       });
 
@@ -163,7 +167,11 @@ export function describeUserStore(name: string, options: DescribeUserStoreOption
 
       test("update changes the given fields only and returns the new record", async (s) => {
         const alice = await s.create({ username: "alice", passwordHash: HASH, permissions: ["a.b"] });
-        const updated = await s.update(alice.id, { passwordHash: "!unusable", isActive: false, lastLogin: 1_700_000_000_999 });
+        const updated = await s.update(alice.id, {
+          passwordHash: "!unusable",
+          isActive: false,
+          lastLogin: 1_700_000_000_999,
+        });
         assert.equal(updated.passwordHash, "!unusable");
         assert.equal(updated.isActive, false);
         assert.equal(updated.lastLogin, 1_700_000_000_999);
@@ -226,7 +234,10 @@ export function describeUserStore(name: string, options: DescribeUserStoreOption
     t.describe("usernames", () => {
       test("a taken username rejects with UsernameTakenError and leaves the first user intact", async (s) => {
         const alice = await s.create({ username: "alice", passwordHash: HASH });
-        await assert.rejects(s.create({ username: "alice", passwordHash: "other" }), isCode("USERNAME_TAKEN"));
+        await assert.rejects(
+          s.create({ username: "alice", passwordHash: "other" }),
+          isCode("USERNAME_TAKEN"),
+        );
         assert.deepEqual(await s.findByUsername("alice"), alice);
       });
 
@@ -321,7 +332,10 @@ export function describeUserStore(name: string, options: DescribeUserStoreOption
         await s.setGroupPermissions("viewers", ["blog.view_post", "blog.change_post"]);
         const union = await s.groupPermissions(["editors", "viewers", "nobody"]);
         assert.deepEqual([...union].sort(), ["blog.add_post", "blog.change_post", "blog.view_post"]);
-        assert.deepEqual([...(await s.groupPermissions(["viewers"]))].sort(), ["blog.change_post", "blog.view_post"]);
+        assert.deepEqual([...(await s.groupPermissions(["viewers"]))].sort(), [
+          "blog.change_post",
+          "blog.view_post",
+        ]);
         assert.equal((await s.groupPermissions([])).size, 0);
         assert.equal((await s.groupPermissions(["nobody"])).size, 0);
       });
@@ -347,14 +361,23 @@ export function describeUserStore(name: string, options: DescribeUserStoreOption
 
       test("hostile group names neither throw untyped errors nor match other groups", async (s) => {
         await s.setGroupPermissions("editors", ["a.one"]);
-        for (const value of [...HOSTILE_VALUES, "__proto__", "constructor", "editors ", "Editors", "%", "*"]) {
+        for (const value of [
+          ...HOSTILE_VALUES,
+          "__proto__",
+          "constructor",
+          "editors ",
+          "Editors",
+          "%",
+          "*",
+        ]) {
           let result: ReadonlySet<string> | undefined;
           try {
             result = await s.groupPermissions([value as string]);
           } catch (err) {
             assert.ok(PorterError.is(err), `groupPermissions threw a non-Porter error: ${show(err)}`);
           }
-          if (result !== undefined) assert.equal(result.size, 0, `group ${show(value)} matched another group`);
+          if (result !== undefined)
+            assert.equal(result.size, 0, `group ${show(value)} matched another group`);
         }
         await assertTypedOrNull(() => s.groupPermissions("editors" as never), "groupPermissions(string)");
       });
@@ -475,8 +498,10 @@ export function describeUserStore(name: string, options: DescribeUserStoreOption
 
 function show(value: unknown): string {
   if (value instanceof Error) return `${value.name}: ${value.message}`;
-  if (typeof value === "string") return value.length > 40 ? `"${value.slice(0, 20)}…" (${value.length} chars)` : JSON.stringify(value);
-  if (typeof value === "symbol" || typeof value === "function" || typeof value === "bigint") return String(value);
+  if (typeof value === "string")
+    return value.length > 40 ? `"${value.slice(0, 20)}…" (${value.length} chars)` : JSON.stringify(value);
+  if (typeof value === "symbol" || typeof value === "function" || typeof value === "bigint")
+    return String(value);
   try {
     return JSON.stringify(value) ?? typeof value;
   } catch {
