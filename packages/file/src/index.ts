@@ -1,0 +1,6 @@
+export {
+  createFileSessionStore,
+  type FileSessionStore,
+  type FileSessionStoreOptions,
+} from "./file-session-store.js";
+export { createFileUserStore, type FileUserStore, type FileUserStoreOptions } from "./file-user-store.js";

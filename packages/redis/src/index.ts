@@ -1,0 +1,5 @@
+export {
+  createRedisSessionStore,
+  type RedisSessionStore,
+  type RedisSessionStoreOptions,
+} from "./redis-session-store.js";

@@ -1,0 +1,292 @@
+import {
+  ConfigError,
+  InvalidArgumentError,
+  isStoreKey,
+  PorterError,
+  SessionConflictError,
+  SessionExistsError,
+  SessionMissingError,
+  type SessionRecord,
+  type SessionStore,
+  StoreUnavailableError,
+} from "@porter/core";
+import { type Cluster, Redis, type RedisOptions } from "ioredis";
+import { decodeData, encodeData } from "./data-encoding.js";
+
+export interface RedisSessionStoreOptions {
+  /**
+   * A `Redis` or `Cluster` the application already has. The store never quits it, and its
+   * timeouts and retry settings are the application's to choose. Give `client` or `url`.
+   */
+  client?: Redis | Cluster;
+  /**
+   * A `redis://` / `rediss://` URL: the store creates its own single-node client with bounded
+   * timeouts, retries and offline queue, and `close()` quits it.
+   */
+  url?: string;
+  /** Extra options for the client created from `url`; they override the store's defaults. */
+  redisOptions?: RedisOptions;
+  /**
+   * Prepended to every key: 1–128 characters of `[A-Za-z0-9:_.-]`.
+   * @default "porter:sess:"
+   */
+  prefix?: string;
+  /**
+   * For a client created from `url`: how long a command may wait for a reply, and how long a
+   * connection attempt may take, in milliseconds.
+   * @default 2000
+   */
+  commandTimeoutMs?: number;
+  /** The clock reads compare `expiresAt` against. @default Date.now */
+  clock?: () => number;
+}
+
+/** A `SessionStore` on Redis, plus what tests and tools need to find its keys. */
+export interface RedisSessionStore extends SessionStore {
+  readonly prefix: string;
+  /** The Redis key that holds the session stored under `key` (one hash per session). */
+  redisKey(key: string): string;
+  touch(key: string, expiresAt: number): Promise<void>;
+  /** Quits the client the store created from `url`; a client it was given stays open. */
+  close(): Promise<void>;
+}
+
+const PREFIX_PATTERN = /^[A-Za-z0-9:_.-]{1,128}$/;
+
+// One hash per session: d = data, f = data format ("8" UTF-8, "16" UTF-16LE), v = version,
+// x = expiresAt (epoch ms, also set natively with PEXPIREAT). `now` comes from the app's clock
+// so that a record the app considers expired is treated as gone even if Redis still holds it.
+const CREATE = `
+local x = redis.call('HGET', KEYS[1], 'x')
+if x then
+  if tonumber(x) > tonumber(ARGV[4]) then return 0 end
+  redis.call('DEL', KEYS[1])
+end
+if tonumber(ARGV[3]) <= tonumber(ARGV[4]) then return 1 end
+redis.call('HSET', KEYS[1], 'd', ARGV[1], 'f', ARGV[2], 'v', '1', 'x', ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+return 1`;
+
+const UPDATE = `
+local cur = redis.call('HMGET', KEYS[1], 'v', 'x')
+if not cur[1] or not cur[2] or tonumber(cur[2]) <= tonumber(ARGV[5]) then return -1 end
+if cur[1] ~= ARGV[1] then return -2 end
+local nv = tonumber(cur[1]) + 1
+if tonumber(ARGV[4]) <= tonumber(ARGV[5]) then
+  redis.call('DEL', KEYS[1])
+  return nv
+end
+redis.call('HSET', KEYS[1], 'd', ARGV[2], 'f', ARGV[3], 'v', tostring(nv), 'x', ARGV[4])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return nv`;
+
+const TOUCH = `
+local x = redis.call('HGET', KEYS[1], 'x')
+if not x or tonumber(x) <= tonumber(ARGV[2]) then return 0 end
+if tonumber(ARGV[1]) <= tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'x', ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1`;
+
+type Arg = string | Buffer;
+interface PorterCommands {
+  porterSessionCreate(key: string, ...args: Arg[]): Promise<number>;
+  porterSessionUpdate(key: string, ...args: Arg[]): Promise<number>;
+  porterSessionTouch(key: string, ...args: Arg[]): Promise<number>;
+}
+type Client = (Redis | Cluster) & PorterCommands;
+
+function defineCommands(client: Redis | Cluster): Client {
+  const scripts: [keyof PorterCommands, string][] = [
+    ["porterSessionCreate", CREATE],
+    ["porterSessionUpdate", UPDATE],
+    ["porterSessionTouch", TOUCH],
+  ];
+  // defineCommand sends EVALSHA and falls back to EVAL when the server answers NOSCRIPT.
+  // Defining again on a shared client is harmless and keeps this version's scripts.
+  for (const [name, lua] of scripts) client.defineCommand(name, { numberOfKeys: 1, lua });
+  return client as Client;
+}
+
+function createClient(
+  url: string,
+  timeoutMs: number,
+  extra: RedisOptions | undefined,
+  onError: (err: unknown) => void,
+): Redis {
+  const client = new Redis(url, {
+    commandTimeout: timeoutMs,
+    connectTimeout: timeoutMs,
+    // Commands wait in the offline queue for at most two reconnect attempts (and never past
+    // commandTimeout), so an outage costs bounded memory and surfaces quickly.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    // A command cut off by a dropped connection is indeterminate; re-sending a create or an
+    // update would answer "exists"/"conflict" for our own write. Report it instead.
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000) + Math.floor(Math.random() * 100),
+    ...extra,
+  });
+  // Without a listener an `error` event would crash the process; failures reach callers as
+  // rejected commands instead.
+  client.on("error", onError);
+  return client;
+}
+
+function checkKey(key: unknown): asserts key is string {
+  if (!isStoreKey(key)) throw new InvalidArgumentError("session store key must match ^[a-z0-9]{8,64}$");
+}
+
+function checkExpiry(expiresAt: unknown): asserts expiresAt is number {
+  if (!Number.isSafeInteger(expiresAt)) {
+    throw new InvalidArgumentError("expiresAt must be an integer number of epoch milliseconds");
+  }
+}
+
+function unavailable(what: string, cause: unknown): StoreUnavailableError {
+  return new StoreUnavailableError(`redis session store: ${what} failed; is Redis reachable?`, { cause });
+}
+
+/**
+ * A session store on Redis (single node, Sentinel or Cluster, through ioredis).
+ * - One round trip per operation: `get` is one HMGET; `create`, `update` and `touch` are one
+ *   server-side Lua script each (sent by SHA, re-sent in full if the server lost its cache).
+ * - `create` never overwrites a live record; `update` compares the version and writes in one
+ *   atomic script; neither recreates a deleted key.
+ * - Expiry is native (`PEXPIREAT`, the absolute deadline) and also compared on every read.
+ * - Keys are `prefix + "{" + key + "}"`: the hash tag keeps each session in one Cluster slot.
+ */
+export function createRedisSessionStore(options: RedisSessionStoreOptions): RedisSessionStore {
+  const { prefix = "porter:sess:", clock = Date.now, commandTimeoutMs = 2000 } = options;
+  if (typeof prefix !== "string" || !PREFIX_PATTERN.test(prefix)) {
+    throw new ConfigError("redis session store: prefix must be 1-128 characters of [A-Za-z0-9:_.-]");
+  }
+  if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0 || commandTimeoutMs > 60_000) {
+    throw new ConfigError("redis session store: commandTimeoutMs must be between 1 and 60000");
+  }
+  if (typeof clock !== "function") throw new ConfigError("redis session store: clock must be a function");
+  if ((options.client === undefined) === (options.url === undefined)) {
+    throw new ConfigError("redis session store: give exactly one of `client` or `url`");
+  }
+  // Duck-typed rather than instanceof, so a client from a second copy of ioredis is accepted.
+  const given = options.client as unknown as Record<string, unknown> | undefined;
+  if (
+    given !== undefined &&
+    (typeof given.hmgetBuffer !== "function" || typeof given.defineCommand !== "function")
+  ) {
+    throw new ConfigError("redis session store: `client` must be an ioredis Redis or Cluster");
+  }
+  if (options.url !== undefined && (typeof options.url !== "string" || !/^rediss?:\/\//.test(options.url))) {
+    throw new ConfigError("redis session store: `url` must start with redis:// or rediss://");
+  }
+
+  const owned = options.client === undefined;
+  let lastError: unknown;
+  const client = defineCommands(
+    options.client ??
+      createClient(options.url as string, commandTimeoutMs, options.redisOptions, (err) => {
+        lastError = err;
+      }),
+  );
+  const redisKey = (key: string): string => `${prefix}{${key}}`;
+  let closed = false;
+
+  async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (closed) throw new StoreUnavailableError("redis session store: the store was closed");
+    // A client of ours that lost its connection fails fast instead of queueing: the outage is
+    // known, and the caller should hear it now rather than at the command timeout.
+    if (owned && (client as Redis).status === "reconnecting") {
+      throw unavailable(what, lastError ?? new Error(`redis connection lost (status ${client.status})`));
+    }
+    try {
+      return await fn();
+    } catch (err) {
+      if (PorterError.is(err)) throw err;
+      throw unavailable(what, err);
+    }
+  }
+
+  return {
+    contractVersion: 1,
+    capabilities: { versioned: true, nativeExpiry: true, touch: true, clearExpired: false },
+    prefix,
+    redisKey(key) {
+      checkKey(key);
+      return redisKey(key);
+    },
+
+    async get(key) {
+      checkKey(key);
+      const [d, f, v, x] = await call("get", () => client.hmgetBuffer(redisKey(key), "d", "f", "v", "x"));
+      if (!d || !f || !v || !x) return null;
+      const expiresAt = Number(x.toString("latin1"));
+      const version = Number(v.toString("latin1"));
+      if (!Number.isSafeInteger(expiresAt) || !Number.isSafeInteger(version)) return null;
+      if (expiresAt <= clock()) return null;
+      const data = decodeData(d, f);
+      return data === null ? null : { data, expiresAt, version };
+    },
+
+    async create(key, data, expiresAt) {
+      checkKey(key);
+      checkExpiry(expiresAt);
+      if (typeof data !== "string") throw new InvalidArgumentError("session data must be a string");
+      const { payload, format } = encodeData(data);
+      const ok = await call("create", () =>
+        client.porterSessionCreate(redisKey(key), payload, format, String(expiresAt), String(clock())),
+      );
+      if (ok !== 1) throw new SessionExistsError(key);
+      return { data, expiresAt, version: 1 };
+    },
+
+    async update(key, record: SessionRecord) {
+      checkKey(key);
+      if (typeof record !== "object" || record === null || typeof record.data !== "string") {
+        throw new InvalidArgumentError("update needs a session record with string data");
+      }
+      const { data, expiresAt, version } = record;
+      checkExpiry(expiresAt);
+      if (!Number.isSafeInteger(version) || version < 0) {
+        throw new InvalidArgumentError("record.version must be a non-negative integer");
+      }
+      const { payload, format } = encodeData(data);
+      const result = await call("update", () =>
+        client.porterSessionUpdate(
+          redisKey(key),
+          String(version),
+          payload,
+          format,
+          String(expiresAt),
+          String(clock()),
+        ),
+      );
+      if (result === -1) throw new SessionMissingError(key);
+      if (result === -2) throw new SessionConflictError(key);
+      return { data, expiresAt, version: result };
+    },
+
+    async touch(key, expiresAt) {
+      checkKey(key);
+      checkExpiry(expiresAt);
+      await call("touch", () => client.porterSessionTouch(redisKey(key), String(expiresAt), String(clock())));
+    },
+
+    async delete(key) {
+      checkKey(key);
+      await call("delete", () => client.del(redisKey(key)));
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (!owned) return;
+      const quitting = client.quit().catch(() => {});
+      const timer = new Promise<void>((resolve) => setTimeout(resolve, commandTimeoutMs).unref());
+      await Promise.race([quitting, timer]);
+      client.disconnect();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { randomUUID } from "node:crypto";
+import { createManualClock, describeSessionStore, type InspectedRecord } from "@porter/core/conformance";
+import { Redis } from "ioredis";
+import { afterAll } from "vitest";
+import { decodeData } from "../src/data-encoding.js";
+import { createRedisSessionStore, type RedisSessionStore } from "../src/index.js";
+import { REDIS_URL } from "./helpers.js";
+
+const client = new Redis(REDIS_URL);
+client.on("error", () => {});
+afterAll(() => client.quit());
+
+/** Reads the raw hash and Redis's own TTL for the kit's backend checks. */
+async function inspect(store: RedisSessionStore, key: string): Promise<InspectedRecord | null> {
+  const redisKey = store.redisKey(key);
+  const [[d, f, x], ttlMs] = await Promise.all([
+    client.hmgetBuffer(redisKey, "d", "f", "x"),
+    client.pttl(redisKey),
+  ]);
+  if (ttlMs === -2) return null;
+  return {
+    ...(d && f ? { data: decodeData(d, f) ?? "<undecodable>" } : {}),
+    ...(x ? { expiresAt: Number(x.toString()) } : {}),
+    ttlMs,
+  };
+}
+
+const unreachable = () => createRedisSessionStore({ url: "redis://127.0.0.1:1", commandTimeoutMs: 1000 });
+
+describeSessionStore("redis", {
+  create: () => createRedisSessionStore({ client, prefix: `test:${randomUUID()}:` }),
+  inspect,
+  unreachable,
+  deadlineMs: 3000,
+});
+
+// Redis expires keys by its own clock, so the manual clock starts each test at real time (never
+// behind it, or a deadline the store thinks is ahead would already have passed for Redis).
+const clock = createManualClock();
+describeSessionStore("redis, injected clock", {
+  create: () => {
+    clock.set(Math.max(clock.now(), Date.now()));
+    return createRedisSessionStore({ client, prefix: `test:${randomUUID()}:`, clock: clock.now });
+  },
+  inspect,
+  clock,
+});
