@@ -180,7 +180,9 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       let decoded: Awaited<ReturnType<ClientSessionStore["decode"]>> = null;
       try {
         decoded = await client.decode(cookieValue);
-      } catch {
+      } catch (error) {
+        // "Could not ask" (e.g. a revocation check that needs a server) is not "no session".
+        if (PorterError.is(error, "STORE_UNAVAILABLE")) throw error;
         decoded = null;
       }
       const data = decoded !== null && decoded.expiresAt > now() ? decode(decoded.data) : null;
