@@ -236,7 +236,7 @@ describe.each(MODES)("%s mode", (mode) => {
     expect((await engine.load(again)).get("_auth_user_id")).toBe("42");
   });
 
-  it("isValid that throws fails closed: decode rejects StoreUnavailableError, the engine sees no session", async () => {
+  it("isValid that throws fails closed: decode and the engine's load reject StoreUnavailableError (REL-01), never a session", async () => {
     const store = make({
       isValid: () => {
         throw new Error("revocation list unreachable");
@@ -244,8 +244,9 @@ describe.each(MODES)("%s mode", (mode) => {
     });
     const value = await store.encode(codecFor(mode).encode({ _auth_user_id: "1" }), Date.now() + HOUR);
     await expect(store.decode(value)).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
-    const session = await createSessionEngine({ store, codec: codecFor(mode) }).load(value);
-    expect(session.isEmpty).toBe(true);
+    await expect(createSessionEngine({ store, codec: codecFor(mode) }).load(value)).rejects.toMatchObject({
+      code: "STORE_UNAVAILABLE",
+    });
   });
 });
 

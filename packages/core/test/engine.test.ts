@@ -592,3 +592,24 @@ describe("the default codec", () => {
     expect(loaded.get("v")).toEqual(value);
   });
 });
+
+describe("client-side store outages", () => {
+  it("a decode that could not ask (StoreUnavailableError) rejects load; other decode errors are no session", async () => {
+    const { StoreUnavailableError } = await import("../src/errors.js");
+    const failing = (error: unknown): ClientSessionStore => ({
+      contractVersion: 1,
+      clientSide: true,
+      encode: async () => "x",
+      decode: async () => {
+        throw error;
+      },
+    });
+    const down = createSessionEngine({
+      store: failing(new StoreUnavailableError("revocation list down")),
+      codec: plainJson,
+    });
+    await expect(down.load("value")).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+    const broken = createSessionEngine({ store: failing(new Error("bug")), codec: plainJson });
+    expect((await broken.load("value")).isEmpty).toBe(true);
+  });
+});
