@@ -1,0 +1,3 @@
+import { porterVitestConfig } from "../../vitest.shared.js";
+
+export default porterVitestConfig();
