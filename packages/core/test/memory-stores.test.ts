@@ -62,6 +62,7 @@ describe("cachedSessionStore", () => {
     const cached = cachedSessionStore({ cache: counted(cache, "cache"), store: counted(store, "store") });
     const key = "a".repeat(64);
     await cached.create(key, "data", Date.now() + 60_000);
+    expect((await cached.get(key))?.data).toBe("data"); // the first read fills the cache
     calls.cache = 0;
     calls.store = 0;
     expect((await cached.get(key))?.data).toBe("data");
@@ -128,6 +129,55 @@ describe("cachedSessionStore", () => {
     await cached.create(key, "secret", Date.now() + 60_000);
     await cached.delete(key);
     expect(await cache.get(key)).toBeNull();
+    expect(await cached.get(key)).toBeNull();
+  });
+});
+
+describe("cachedSessionStore never revives a logged-out session (CVE-2015-3982)", () => {
+  /** A cache whose `create` waits until the test lets it land. */
+  function slowCache() {
+    const inner = createMemorySessionStore();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const cache: SessionStore = {
+      ...inner,
+      capabilities: inner.capabilities,
+      create: async (k, d, e) => {
+        await gate;
+        return inner.create(k, d, e);
+      },
+    };
+    return { cache, inner, release };
+  }
+
+  it("a read that refills the cache while a logout runs leaves no copy behind", async () => {
+    const { cache, inner, release } = slowCache();
+    const store = createMemorySessionStore();
+    const cached = cachedSessionStore({ cache, store });
+    const key = "9".repeat(64);
+    await store.create(key, "logged-in", Date.now() + 60_000);
+    const read = cached.get(key); // misses the cache, reads the store, then waits to fill
+    await new Promise((r) => setTimeout(r, 5));
+    await cached.delete(key); // the logout: store, then cache
+    release();
+    expect((await read)?.data).toBe("logged-in"); // that request began before the logout
+    expect(await inner.get(key)).toBeNull();
+    expect(await cached.get(key)).toBeNull();
+  });
+
+  it("an update racing a delete leaves no copy behind", async () => {
+    const { cache, inner, release } = slowCache();
+    const store = createMemorySessionStore();
+    const cached = cachedSessionStore({ cache, store });
+    const key = "8".repeat(64);
+    const created = await store.create(key, "v1", Date.now() + 60_000);
+    const write = cached.update(key, { ...created, data: "v2" });
+    await cached.delete(key);
+    release();
+    await write.catch(() => {});
+    expect(await inner.get(key)).toBeNull();
     expect(await cached.get(key)).toBeNull();
   });
 });

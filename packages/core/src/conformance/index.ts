@@ -14,6 +14,13 @@ export {
   type TestRunner,
 } from "./runner.js";
 export {
+  type FaultCall,
+  type FaultOperation,
+  type FaultStore,
+  type FaultStoreOptions,
+  faultStore,
+} from "./session-scenarios.js";
+export {
   AWKWARD_TEXT,
   type DescribeSessionStoreOptions,
   describeSessionStore,

@@ -4,6 +4,7 @@ import type { SessionRecord, SessionStore } from "../contracts.js";
 import { PorterError } from "../errors.js";
 import { HOSTILE_KEYS } from "./hostile.js";
 import { type ManualClock, resolveRunner, type TestRunner } from "./runner.js";
+import { describeSessionScenarios } from "./session-scenarios.js";
 
 /** What a raw read of the backend found under a key; `null` when nothing is there. */
 export interface InspectedRecord {
@@ -500,5 +501,7 @@ export function describeSessionStore<S extends SessionStore>(
     } else {
       t.skip(`unreachable backend — skipped: no unreachable() factory was supplied`);
     }
+
+    describeSessionScenarios({ t, open, now, inspect: options.inspect });
   });
 }

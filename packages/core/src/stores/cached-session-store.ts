@@ -25,8 +25,9 @@ function unpack(record: SessionRecord): SessionRecord | null {
 
 /**
  * Django's `cached_db`: reads through the cache (falling back to the store and refilling
- * the cache), writes through to both. The store decides every compare-and-set; the cache
- * is only ever a copy. A cache outage degrades to the store without failing the request —
+ * the cache, then re-checking the store so a copy never outlives a concurrent logout);
+ * writes go to the store and drop the cached copy. The store decides every
+ * compare-and-set; the cache is only ever a copy. A cache outage degrades to the store without failing the request —
  * except `delete`, which fails closed: a cached copy that outlived a logout would bring
  * the session back when the cache returns.
  */
@@ -44,22 +45,33 @@ export function cachedSessionStore(options: CachedSessionStoreOptions): SessionS
     }
   }
 
+  /**
+   * Copies a durable record into the cache, then checks the durable store again: a logout or
+   * a write that landed while the copy was on its way would otherwise be undone by it (the
+   * `cached_db` flaw of CVE-2015-3982). Whoever deletes or writes the durable record removes
+   * the cache entry after its own write, so every interleaving ends without a stale copy.
+   */
   async function fill(key: string, record: SessionRecord): Promise<void> {
     await quietly("fill", async () => {
       try {
         await cache.create(key, pack(record), record.expiresAt);
       } catch (error) {
-        // Another copy is there already: drop it rather than risk keeping a stale one.
-        if (PorterError.is(error, "SESSION_EXISTS")) await cache.delete(key);
-        else throw error;
+        if (PorterError.is(error, "SESSION_EXISTS")) return;
+        throw error;
+      }
+      let current: SessionRecord | null = null;
+      try {
+        current = await store.get(key);
+      } catch {
+        current = null;
+      }
+      if (current === null || current.version !== record.version || current.data !== record.data) {
+        await cache.delete(key);
       }
     });
   }
 
-  async function replace(key: string, record: SessionRecord): Promise<void> {
-    await quietly("write", () => cache.delete(key));
-    await fill(key, record);
-  }
+  const invalidate = (key: string) => quietly("invalidate", () => cache.delete(key));
 
   return {
     contractVersion: 1,
@@ -81,20 +93,17 @@ export function cachedSessionStore(options: CachedSessionStoreOptions): SessionS
     },
     async create(key, data, expiresAt) {
       const record = await store.create(key, data, expiresAt);
-      await replace(key, record);
+      // An expired copy may still sit in the cache under a reused key.
+      await invalidate(key);
       return record;
     },
     async update(key, record) {
       try {
-        const next = await store.update(key, record);
-        await replace(key, next);
-        return next;
-      } catch (error) {
-        // Whatever the cache holds for this key is now suspect; the next read goes to the store.
-        if (PorterError.is(error, "SESSION_CONFLICT") || PorterError.is(error, "SESSION_MISSING")) {
-          await quietly("invalidate", () => cache.delete(key));
-        }
-        throw error;
+        return await store.update(key, record);
+      } finally {
+        // Writes invalidate rather than write through: a copy written after a concurrent
+        // logout's cache delete would revive the session. The next read refills (and checks).
+        await invalidate(key);
       }
     },
     async touch(key, expiresAt) {
