@@ -270,6 +270,8 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
         if (!PorterError.is(error, "SESSION_CONFLICT")) throw error;
         if (attempt + 1 > maxRetries) throw new SessionConflictError(key);
         emit({ type: "conflict-retry", attempt: attempt + 1 });
+        // Jittered backoff: writers that collided once should not all collide again.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
         const latest = await call(() => server!.get(storeKey(key)));
         if (latest === null) {
           emit({ type: "interrupted" });
