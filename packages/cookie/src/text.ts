@@ -1,14 +1,15 @@
+import { isWellFormedText } from "@porter/core";
+
 // Session data is any JavaScript string, lone surrogates included, and must come back exactly.
 // UTF-8 cannot carry a lone surrogate (Buffer.from replaces it with U+FFFD), so strings that are
 // not well formed are written as WTF-8: UTF-8 that also encodes an unpaired surrogate as its own
 // three-byte sequence. Well-formed text, and so all ASCII JSON, is byte-identical to UTF-8.
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** The bytes of `text`: UTF-8, or WTF-8 when it holds unpaired surrogates. */
 export function textToBytes(text: string): Buffer {
-  if (!LONE_SURROGATE.test(text)) return Buffer.from(text, "utf8");
+  if (isWellFormedText(text)) return Buffer.from(text, "utf8");
   const out: number[] = [];
   for (let i = 0; i < text.length; i++) {
     let cp = text.charCodeAt(i);

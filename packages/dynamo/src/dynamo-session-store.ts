@@ -8,7 +8,10 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import {
   ConfigError,
-  InvalidArgumentError,
+  checkExpiresAt,
+  checkSessionData,
+  checkSessionRecord,
+  checkStoreKey,
   isStoreKey,
   SessionConflictError,
   SessionExistsError,
@@ -109,10 +112,7 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
   const conn = connect(options, table);
   const closing = new AbortController();
 
-  const keyOf = (key: string): Record<string, AttributeValue> => {
-    if (!isStoreKey(key)) throw new InvalidArgumentError("not a valid store key");
-    return { pk: { S: key } };
-  };
+  const keyOf = (key: string): Record<string, AttributeValue> => ({ pk: { S: checkStoreKey(key) } });
 
   const item = async (
     key: string,
@@ -120,8 +120,8 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
     expiresAt: number,
     version: number,
   ): Promise<Record<string, AttributeValue>> => {
-    if (typeof data !== "string") throw new InvalidArgumentError("session data must be a string");
-    checkExpiry(expiresAt);
+    checkSessionData(data);
+    checkExpiresAt(expiresAt);
     const encoded = await encodeSessionData(data, compressAboveBytes);
     const size = FIXED_ITEM_BYTES + ttlAttribute.length + key.length + encoded.bytes;
     if (size > maxItemBytes) throw new SessionTooLargeError(size, maxItemBytes);
@@ -194,8 +194,7 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
 
     async update(key, record) {
       keyOf(key);
-      const { data, expiresAt, version } = record;
-      if (!Number.isSafeInteger(version)) throw new InvalidArgumentError("version must be an integer");
+      const { data, expiresAt, version } = checkSessionRecord(record);
       const next = { data, expiresAt, version: version + 1 };
       const nextItem = await item(key, data, expiresAt, version + 1);
       try {
@@ -224,7 +223,7 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
 
     async touch(key, expiresAt) {
       const Key = keyOf(key);
-      checkExpiry(expiresAt);
+      checkExpiresAt(expiresAt);
       try {
         await conn.send("UpdateItem", (c, abortSignal) =>
           c.send(
@@ -321,12 +320,6 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined && !closing.signal.aborted);
     return removed;
-  }
-
-  function checkExpiry(expiresAt: number): void {
-    if (!Number.isSafeInteger(expiresAt)) {
-      throw new InvalidArgumentError("expiresAt must be epoch milliseconds");
-    }
   }
 }
 

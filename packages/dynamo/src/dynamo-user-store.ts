@@ -7,12 +7,20 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import {
+  applyUserPatch,
+  checkGroupName,
   InvalidArgumentError,
+  isRandomUserId,
+  normalizeUsername,
+  randomUserId,
   StoreUnavailableError,
   UserNotFoundError,
   UsernameTakenError,
   type UserRecord,
   type UserStore,
+  validateNewUser,
+  validateStringSet,
+  validateUserPatch,
 } from "@porter/core";
 import {
   checkTableName,
@@ -23,14 +31,6 @@ import {
   isConditionFailed,
 } from "./dynamo-client.js";
 import { numberAttribute, readNumber, readTextAttribute, textAttribute } from "./text-attribute.js";
-import {
-  checkGroupName,
-  isUserId,
-  newUserId,
-  newUserRecord,
-  normalizeUsername,
-  patchedUserRecord,
-} from "./user-fields.js";
 
 export interface DynamoUserStoreOptions extends DynamoConnectionOptions {
   /** The table; `ensureTable()` creates it. 3–255 characters of `[A-Za-z0-9_.-]`. @default "porter_users" */
@@ -238,7 +238,7 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
     deleteIf(claimPk(username), "#uid = :id", { ":id": { S: id } });
 
   const findById = async (id: string): Promise<UserRecord | undefined> =>
-    isUserId(id) ? readUser(await get(userPk(id))) : undefined;
+    isRandomUserId(id) ? readUser(await get(userPk(id))) : undefined;
 
   return {
     contractVersion: 1,
@@ -252,7 +252,7 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
 
     async findByUsername(username) {
       const name = normalizeUsername(username);
-      if (name === undefined) return null;
+      if (name === null) return null;
       const held = await get(claimPk(name));
       const holder = held?.uid?.S;
       if (holder === undefined) return null;
@@ -262,7 +262,7 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
     },
 
     async create(user) {
-      const record = newUserRecord(user, newUserId(), now());
+      const record: UserRecord = { id: randomUserId(), ...validateNewUser(user, now()) };
       if (!(await putIf(userItem(record), "attribute_not_exists(#pk)"))) {
         throw new StoreUnavailableError("a freshly generated user id already exists");
       }
@@ -280,7 +280,7 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const current = await findById(id);
         if (current === undefined) throw new UserNotFoundError();
-        const next = patchedUserRecord(current, patch);
+        const next = applyUserPatch(current, validateUserPatch(patch));
         const renamed = next.username !== current.username;
         if (renamed) {
           const claimedAt = await claim(next.username, id);
@@ -337,7 +337,7 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
 
     async groupPermissions(groups) {
       if (!Array.isArray(groups)) throw new InvalidArgumentError("groups must be an array of group names");
-      const names = [...new Set(groups.map(checkGroupName).filter((g): g is string => g !== undefined))];
+      const names = [...new Set(groups.map(checkGroupName).filter((g) => g !== null))];
       const permissions = new Set<string>();
       for (let i = 0; i < names.length; i += 100) {
         let keys: Item[] = names.slice(i, i + 100).map((g) => ({ pk: { S: groupPk(g) } }));
@@ -364,17 +364,13 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
 
     async setGroupPermissions(group, permissions) {
       const name = checkGroupName(group);
-      if (name === undefined) {
-        throw new InvalidArgumentError("group must be 1–150 characters of well-formed text");
-      }
-      if (!Array.isArray(permissions) || !permissions.every((p) => typeof p === "string")) {
-        throw new InvalidArgumentError("permissions must be an array of strings");
-      }
+      if (name === null) throw new InvalidArgumentError("group must be 1–150 characters of well-formed text");
+      const list = validateStringSet(permissions, "permissions");
       await conn.send("PutItem", (c, abortSignal) =>
         c.send(
           new PutItemCommand({
             TableName: table,
-            Item: { pk: { S: groupPk(name) }, pm: { S: JSON.stringify([...new Set(permissions)]) } },
+            Item: { pk: { S: groupPk(name) }, pm: { S: JSON.stringify(list) } },
           }),
           { abortSignal },
         ),

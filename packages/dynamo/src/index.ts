@@ -1,3 +1,5 @@
+/** The longest username accepted, after NFKC (Django's `max_length`). */
+export { USERNAME_MAX_LENGTH as MAX_USERNAME_LENGTH } from "@porter/core";
 export type {
   DynamoConnectionOptions,
   EnsureTableOptions,
@@ -13,4 +15,3 @@ export {
   type DynamoUserStore,
   type DynamoUserStoreOptions,
 } from "./dynamo-user-store.js";
-export { MAX_USERNAME_LENGTH } from "./user-fields.js";

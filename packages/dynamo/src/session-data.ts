@@ -1,12 +1,11 @@
 import { promisify } from "node:util";
 import { deflateRaw, inflateRaw } from "node:zlib";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { readTextAttribute, textAttribute, textAttributeBytes } from "./text-attribute.js";
+import { decodeLossless, losslessByteLength, losslessEncoding } from "@porter/core";
+import { readTextAttribute, textAttribute } from "./text-attribute.js";
 
 const deflate = promisify(deflateRaw);
 const inflate = promisify(inflateRaw);
-
-const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 /** No stored session inflates past this; a larger output means the item was not written by this store. */
 const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
@@ -25,11 +24,11 @@ export interface EncodedData {
  * DynamoDB bills writes per KB and refuses items over 400 KB.
  */
 export async function encodeSessionData(data: string, compressAboveBytes: number): Promise<EncodedData> {
-  const plainBytes = textAttributeBytes(data);
+  const plainBytes = losslessByteLength(data);
   if (plainBytes > compressAboveBytes) {
-    const utf8 = isWellFormed(data);
-    const packed = await deflate(Buffer.from(data, utf8 ? "utf8" : "utf16le"));
-    const format = utf8 ? "z8" : "z16";
+    const encoding = losslessEncoding(data);
+    const packed = await deflate(Buffer.from(data, encoding));
+    const format = encoding === "utf8" ? "z8" : "z16";
     if (packed.length < plainBytes) {
       return {
         attributes: { d: { B: packed }, f: { S: format } },
@@ -52,6 +51,5 @@ export async function decodeSessionData(item: Record<string, AttributeValue>): P
   } catch {
     return undefined;
   }
-  if (format === "z8") return text.toString("utf8");
-  return text.length % 2 === 0 ? text.toString("utf16le") : undefined;
+  return decodeLossless(text, format === "z8" ? "utf8" : "utf16le") ?? undefined;
 }

@@ -1,4 +1,4 @@
-import type { SessionRecord } from "@porter/core";
+import { decodeLossless, type LosslessEncoding, losslessEncoding, type SessionRecord } from "@porter/core";
 
 /**
  * One session file: a 32-byte header, then the data.
@@ -23,21 +23,19 @@ const MAGIC = Buffer.from("PRTS", "latin1");
 const FORMAT_VERSION = 1;
 export const EXPIRY_OFFSET = 16;
 
-const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
-
 /** The bytes of a session file holding `data`, `version` and `expiresAt`. */
 export function encodeSessionFile(data: string, version: number, expiresAt: number): Buffer {
-  const utf8 = wellFormed(data);
-  const length = utf8 ? Buffer.byteLength(data, "utf8") : data.length * 2;
+  const encoding = losslessEncoding(data);
+  const length = Buffer.byteLength(data, encoding);
   const buf = Buffer.allocUnsafe(HEADER_SIZE + length);
   MAGIC.copy(buf, 0);
   buf[4] = FORMAT_VERSION;
-  buf[5] = utf8 ? 0 : 1;
+  buf[5] = encoding === "utf8" ? 0 : 1;
   buf[6] = 0;
   buf[7] = 0;
   buf.writeDoubleBE(version, 8);
   writeExpiry(buf, expiresAt, EXPIRY_OFFSET);
-  buf.write(data, HEADER_SIZE, length, utf8 ? "utf8" : "utf16le");
+  buf.write(data, HEADER_SIZE, length, encoding);
   return buf;
 }
 
@@ -56,7 +54,7 @@ function writeExpiry(buf: Buffer, expiresAt: number, offset: number): void {
 export interface SessionHeader {
   readonly version: number;
   readonly expiresAt: number;
-  readonly encoding: "utf8" | "utf16le";
+  readonly encoding: LosslessEncoding;
 }
 
 export type HeaderResult = SessionHeader | "not-ours" | "torn";
@@ -81,7 +79,7 @@ export function decodeHeader(buf: Buffer): HeaderResult {
 export function decodeSessionFile(buf: Buffer): SessionRecord | "not-ours" | "torn" {
   const header = decodeHeader(buf);
   if (typeof header === "string") return header;
-  const body = buf.subarray(HEADER_SIZE);
-  if (header.encoding === "utf16le" && body.length % 2 !== 0) return "not-ours";
-  return { data: body.toString(header.encoding), expiresAt: header.expiresAt, version: header.version };
+  const data = decodeLossless(buf.subarray(HEADER_SIZE), header.encoding);
+  if (data === null) return "not-ours";
+  return { data, expiresAt: header.expiresAt, version: header.version };
 }

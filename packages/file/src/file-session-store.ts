@@ -13,8 +13,10 @@ import { link, opendir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import {
   ConfigError,
-  InvalidArgumentError,
-  isStoreKey,
+  checkExpiresAt,
+  checkSessionData,
+  checkSessionRecord,
+  checkStoreKey,
   SessionConflictError,
   SessionExistsError,
   SessionMissingError,
@@ -79,16 +81,6 @@ const SLICE_MS = 4;
 // Orphaned temp files (a writer killed between write and rename) are removed by clearExpired
 // once they are surely no longer being written.
 const TEMP_MAX_AGE_MS = 3_600_000;
-
-function checkKey(key: unknown): asserts key is string {
-  if (!isStoreKey(key)) throw new InvalidArgumentError("session store key must match ^[a-z0-9]{8,64}$");
-}
-
-function checkExpiry(expiresAt: unknown): asserts expiresAt is number {
-  if (!Number.isSafeInteger(expiresAt)) {
-    throw new InvalidArgumentError("expiresAt must be an integer number of epoch milliseconds");
-  }
-}
 
 function positive(name: string, value: number, max: number): number {
   if (!Number.isSafeInteger(value) || value < 1 || value > max) {
@@ -217,20 +209,20 @@ export function createFileSessionStore(options: FileSessionStoreOptions): FileSe
     dir: root,
     prefix,
     pathOf(key) {
-      checkKey(key);
+      checkStoreKey(key);
       return pathOf(key);
     },
 
     async get(key) {
-      checkKey(key);
+      checkStoreKey(key);
       const found = await guarded("get", () => probe(key));
       return live(found) ? { data: found.data, expiresAt: found.expiresAt, version: found.version } : null;
     },
 
     async create(key, data, expiresAt) {
-      checkKey(key);
-      checkExpiry(expiresAt);
-      if (typeof data !== "string") throw new InvalidArgumentError("session data must be a string");
+      checkStoreKey(key);
+      checkExpiresAt(expiresAt);
+      checkSessionData(data);
       const record: SessionRecord = { data, expiresAt, version: 1 };
       const bytes = encodeSessionFile(data, 1, expiresAt);
       return guarded("create", async () => {
@@ -274,15 +266,8 @@ export function createFileSessionStore(options: FileSessionStoreOptions): FileSe
     },
 
     async update(key, record) {
-      checkKey(key);
-      if (typeof record !== "object" || record === null || typeof record.data !== "string") {
-        throw new InvalidArgumentError("update needs a session record with string data");
-      }
-      const { data, expiresAt, version } = record;
-      checkExpiry(expiresAt);
-      if (!Number.isSafeInteger(version) || version < 0) {
-        throw new InvalidArgumentError("record.version must be a non-negative integer");
-      }
+      checkStoreKey(key);
+      const { data, expiresAt, version } = checkSessionRecord(record);
       return guarded("update", () =>
         locker.withLock(lockOf(key), async () => {
           const current = await probe(key, true);
@@ -296,8 +281,8 @@ export function createFileSessionStore(options: FileSessionStoreOptions): FileSe
     },
 
     async touch(key, expiresAt) {
-      checkKey(key);
-      checkExpiry(expiresAt);
+      checkStoreKey(key);
+      checkExpiresAt(expiresAt);
       await guarded("touch", () =>
         locker.withLock(lockOf(key), async () => {
           let handle: Awaited<ReturnType<typeof openNoFollow>>;
@@ -322,7 +307,7 @@ export function createFileSessionStore(options: FileSessionStoreOptions): FileSe
     },
 
     async delete(key) {
-      checkKey(key);
+      checkStoreKey(key);
       await guarded("delete", () =>
         locker.withLock(lockOf(key), async () => {
           try {

@@ -2,7 +2,9 @@ import { lstatSync, mkdirSync, realpathSync } from "node:fs";
 import { rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import {
+  applyUserPatch,
   ConfigError,
+  copyUserRecord,
   InvalidArgumentError,
   type NewUser,
   normalizeUsername,
@@ -12,6 +14,10 @@ import {
   type UserPatch,
   type UserRecord,
   type UserStore,
+  validateNewUser,
+  validateStringSet,
+  validateUserPatch,
+  validateUserRecord,
 } from "@porter/core";
 import { FileLocker } from "./file-lock.js";
 import { errno, openNoFollow, syncDir, unavailable, writeTemp } from "./fs-util.js";
@@ -36,77 +42,15 @@ export interface FileUserStore extends UserStore {
   close(): Promise<void>;
 }
 
-interface StoredUser {
-  id: string;
-  username: string;
-  passwordHash: string;
-  isActive: boolean;
-  isSuperuser: boolean;
-  permissions: string[];
-  groups: string[];
-  lastLogin: number | null;
-  dateJoined: number;
-  email?: string;
-}
-
 interface State {
   nextId: number;
-  byId: Map<string, StoredUser>;
+  byId: Map<string, UserRecord>;
   idByUsername: Map<string, string>;
   groups: Map<string, string[]>;
 }
 
 const FORMAT = "porter-users";
 const ID_PATTERN = /^[1-9][0-9]{0,15}$/;
-
-function copyOut(user: StoredUser): UserRecord {
-  return {
-    id: user.id,
-    username: user.username,
-    passwordHash: user.passwordHash,
-    isActive: user.isActive,
-    isSuperuser: user.isSuperuser,
-    permissions: [...user.permissions],
-    groups: [...user.groups],
-    lastLogin: user.lastLogin,
-    dateJoined: user.dateJoined,
-    ...(user.email === undefined ? {} : { email: user.email }),
-  };
-}
-
-function username(value: unknown): string {
-  const normalized = normalizeUsername(value);
-  if (normalized === null) {
-    throw new InvalidArgumentError(
-      "username must be a non-empty string of at most 150 characters without control characters",
-    );
-  }
-  return normalized;
-}
-
-function strings(value: unknown, what: string): string[] {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
-    throw new InvalidArgumentError(`${what} must be an array of strings`);
-  }
-  return [...new Set(value as string[])];
-}
-
-function bool(value: unknown, what: string): boolean {
-  if (typeof value !== "boolean") throw new InvalidArgumentError(`${what} must be a boolean`);
-  return value;
-}
-
-function epochMs(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
-    throw new InvalidArgumentError(`${what} must be epoch milliseconds (an integer)`);
-  }
-  return value;
-}
-
-function text(value: unknown, what: string): string {
-  if (typeof value !== "string") throw new InvalidArgumentError(`${what} must be a string`);
-  return value;
-}
 
 const emptyState = (): State => ({ nextId: 1, byId: new Map(), idByUsername: new Map(), groups: new Map() });
 
@@ -132,21 +76,9 @@ function parseState(json: string): State {
   const state: State = { ...emptyState(), nextId: d.nextId as number };
   for (const raw of d.users as unknown[]) {
     try {
-      const u = raw as Record<string, unknown>;
-      const id = text(u.id, "id");
+      const user = validateUserRecord(raw);
+      const id = user.id;
       if (!ID_PATTERN.test(id)) throw new InvalidArgumentError("id");
-      const user: StoredUser = {
-        id,
-        username: username(u.username),
-        passwordHash: text(u.passwordHash, "passwordHash"),
-        isActive: bool(u.isActive, "isActive"),
-        isSuperuser: bool(u.isSuperuser, "isSuperuser"),
-        permissions: strings(u.permissions, "permissions"),
-        groups: strings(u.groups, "groups"),
-        lastLogin: u.lastLogin === null ? null : epochMs(u.lastLogin, "lastLogin"),
-        dateJoined: epochMs(u.dateJoined, "dateJoined"),
-        ...(u.email === undefined ? {} : { email: text(u.email, "email") }),
-      };
       if (state.byId.has(id) || state.idByUsername.has(user.username))
         throw new InvalidArgumentError("duplicate");
       state.byId.set(id, user);
@@ -158,7 +90,8 @@ function parseState(json: string): State {
   for (const raw of d.groups as unknown[]) {
     try {
       const g = raw as Record<string, unknown>;
-      state.groups.set(text(g.name, "name"), strings(g.permissions, "permissions"));
+      if (typeof g.name !== "string") throw new InvalidArgumentError("name");
+      state.groups.set(g.name, validateStringSet(g.permissions, "permissions"));
     } catch {
       fail("a group");
     }
@@ -288,7 +221,7 @@ export function createFileUserStore(options: FileUserStoreOptions): FileUserStor
     }
   }
 
-  const find = (state: State, id: unknown): StoredUser | undefined =>
+  const find = (state: State, id: unknown): UserRecord | undefined =>
     typeof id === "string" && ID_PATTERN.test(id) ? state.byId.get(id) : undefined;
 
   return {
@@ -298,7 +231,7 @@ export function createFileUserStore(options: FileUserStoreOptions): FileUserStor
     findById(id) {
       return read("findById", (state) => {
         const user = find(state, id);
-        return user === undefined ? null : copyOut(user);
+        return user === undefined ? null : copyUserRecord(user);
       });
     },
 
@@ -308,64 +241,35 @@ export function createFileUserStore(options: FileUserStoreOptions): FileUserStor
       return read("findByUsername", (state) => {
         const id = state.idByUsername.get(normalized);
         const user = id === undefined ? undefined : state.byId.get(id);
-        return user === undefined ? null : copyOut(user);
+        return user === undefined ? null : copyUserRecord(user);
       });
     },
 
     async create(user: NewUser) {
-      if (typeof user !== "object" || user === null) throw new InvalidArgumentError("user must be an object");
-      const stored: StoredUser = {
-        id: "",
-        username: username(user.username),
-        passwordHash: text(user.passwordHash, "passwordHash"),
-        isActive: user.isActive === undefined ? true : bool(user.isActive, "isActive"),
-        isSuperuser: user.isSuperuser === undefined ? false : bool(user.isSuperuser, "isSuperuser"),
-        permissions: user.permissions === undefined ? [] : strings(user.permissions, "permissions"),
-        groups: user.groups === undefined ? [] : strings(user.groups, "groups"),
-        lastLogin: null,
-        dateJoined: user.dateJoined === undefined ? clock() : epochMs(user.dateJoined, "dateJoined"),
-        ...(user.email === undefined ? {} : { email: text(user.email, "email") }),
-      };
+      const fields = validateNewUser(user, clock());
       return write("create", (state) => {
-        if (state.idByUsername.has(stored.username)) throw new UsernameTakenError();
-        stored.id = String(state.nextId++);
+        if (state.idByUsername.has(fields.username)) throw new UsernameTakenError();
+        const stored: UserRecord = { id: String(state.nextId++), ...fields };
         state.byId.set(stored.id, stored);
         state.idByUsername.set(stored.username, stored.id);
-        return copyOut(stored);
+        return copyUserRecord(stored);
       });
     },
 
     async update(id, patch: UserPatch) {
-      if (typeof patch !== "object" || patch === null)
-        throw new InvalidArgumentError("patch must be an object");
+      const checked = validateUserPatch(patch);
       if (typeof id !== "string" || !ID_PATTERN.test(id)) throw new UserNotFoundError();
-      const changes: Partial<StoredUser> = {};
-      if (patch.username !== undefined) changes.username = username(patch.username);
-      if (patch.passwordHash !== undefined) changes.passwordHash = text(patch.passwordHash, "passwordHash");
-      if (patch.isActive !== undefined) changes.isActive = bool(patch.isActive, "isActive");
-      if (patch.isSuperuser !== undefined) changes.isSuperuser = bool(patch.isSuperuser, "isSuperuser");
-      if (patch.permissions !== undefined) changes.permissions = strings(patch.permissions, "permissions");
-      if (patch.groups !== undefined) changes.groups = strings(patch.groups, "groups");
-      if (patch.lastLogin !== undefined) {
-        changes.lastLogin = patch.lastLogin === null ? null : epochMs(patch.lastLogin, "lastLogin");
-      }
-      const emailGiven = Object.hasOwn(patch, "email");
-      const email = patch.email === undefined ? undefined : text(patch.email, "email");
       return write("update", (state) => {
         const user = find(state, id);
         if (user === undefined) throw new UserNotFoundError();
-        const next: StoredUser = { ...user, ...changes };
-        if (emailGiven) {
-          if (email === undefined) delete next.email;
-          else next.email = email;
-        }
+        const next = applyUserPatch(user, checked);
         if (next.username !== user.username) {
           if (state.idByUsername.has(next.username)) throw new UsernameTakenError();
           state.idByUsername.delete(user.username);
           state.idByUsername.set(next.username, user.id);
         }
         state.byId.set(user.id, next);
-        return copyOut(next);
+        return copyUserRecord(next);
       });
     },
 
@@ -396,7 +300,7 @@ export function createFileUserStore(options: FileUserStoreOptions): FileUserStor
       if (typeof group !== "string" || group.length === 0) {
         throw new InvalidArgumentError("group must be a non-empty string");
       }
-      const list = strings(permissions, "permissions");
+      const list = validateStringSet(permissions, "permissions");
       await write("setGroupPermissions", (state) => {
         state.groups.set(group, list);
       });

@@ -2,33 +2,35 @@
  * The pure half of the Mongo stores: filters, documents and index definitions. Nothing here
  * talks to a server, so every rule about what may reach a query is tested without one.
  */
-import { InvalidArgumentError, isStoreKey, type SessionRecord, SessionTooLargeError } from "@porter/core";
+import {
+  checkExpiresAt,
+  checkSessionData,
+  checkStoreKey,
+  decodeLossless,
+  InvalidArgumentError,
+  isWellFormedText,
+  losslessByteLength,
+  type SessionRecord,
+  SessionTooLargeError,
+} from "@porter/core";
 import { Binary, type Document, type IndexDescription } from "mongodb";
-
-const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 /** A string as a BSON value, losslessly: BSON strings are UTF-8, which cannot carry a lone surrogate. */
 export type StoredText = string | Binary;
 
 /** `text` as stored: itself when well-formed, else a binary of its UTF-16LE code units. */
 export function encodeText(text: string): StoredText {
-  return isWellFormed(text) ? text : new Binary(Buffer.from(text, "utf16le"));
+  return isWellFormedText(text) ? text : new Binary(Buffer.from(text, "utf16le"));
 }
 
 /** The string `encodeText` stored, or `undefined` for a value it does not write. */
 export function decodeText(value: unknown): string | undefined {
   if (typeof value === "string") return value;
   if (value instanceof Binary && value.sub_type === Binary.SUBTYPE_DEFAULT) {
-    const bytes = value.buffer;
-    return bytes.byteLength % 2 === 0
-      ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf16le")
-      : undefined;
+    return decodeLossless(value.buffer, "utf16le") ?? undefined;
   }
   return undefined;
 }
-
-const textBytes = (text: string): number =>
-  isWellFormed(text) ? Buffer.byteLength(text, "utf8") : text.length * 2;
 
 /** The fields of a session document. */
 export interface SessionDocument {
@@ -45,19 +47,6 @@ export interface SessionDocument {
 /** The largest session document the store writes; BSON documents stop at 16 MiB. */
 export const MAX_SESSION_BYTES = 16 * 1024 * 1024 - 16 * 1024;
 
-/** The store key, after `isStoreKey`; anything else is refused before any query is built. */
-export function checkKey(key: unknown): string {
-  if (!isStoreKey(key)) throw new InvalidArgumentError("not a valid store key");
-  return key;
-}
-
-function checkExpiry(expiresAt: unknown): number {
-  if (typeof expiresAt !== "number" || !Number.isSafeInteger(expiresAt)) {
-    throw new InvalidArgumentError("expiresAt must be epoch milliseconds");
-  }
-  return expiresAt;
-}
-
 function checkVersion(version: unknown): number {
   if (typeof version !== "number" || !Number.isSafeInteger(version)) {
     throw new InvalidArgumentError("version must be an integer");
@@ -67,7 +56,7 @@ function checkVersion(version: unknown): number {
 
 /** The one filter that names a session: `_id` equal to a checked string, never an operator. */
 export function sessionFilter(key: string): { _id: { $eq: string } } {
-  return { _id: { $eq: checkKey(key) } };
+  return { _id: { $eq: checkStoreKey(key) } };
 }
 
 /** A live session of exactly this version: what a versioned update may replace. */
@@ -96,24 +85,24 @@ export function sessionDocument(
   version: number,
   maxBytes = MAX_SESSION_BYTES,
 ): SessionDocument {
-  checkKey(key);
-  if (typeof data !== "string") throw new InvalidArgumentError("session data must be a string");
-  const size = textBytes(data) + key.length + 64;
+  checkStoreKey(key);
+  checkSessionData(data);
+  const size = losslessByteLength(data) + key.length + 64;
   if (size > maxBytes) throw new SessionTooLargeError(size, maxBytes);
-  return { _id: key, d: encodeText(data), v: checkVersion(version), x: new Date(checkExpiry(expiresAt)) };
+  return { _id: key, d: encodeText(data), v: checkVersion(version), x: new Date(checkExpiresAt(expiresAt)) };
 }
 
 /** The update of a versioned write: new data and expiry, version + 1. */
 export function sessionUpdate(data: string, expiresAt: number, maxBytes = MAX_SESSION_BYTES): Document {
-  if (typeof data !== "string") throw new InvalidArgumentError("session data must be a string");
-  const size = textBytes(data) + 64;
+  checkSessionData(data);
+  const size = losslessByteLength(data) + 64;
   if (size > maxBytes) throw new SessionTooLargeError(size, maxBytes);
-  return { $set: { d: encodeText(data), x: new Date(checkExpiry(expiresAt)) }, $inc: { v: 1 } };
+  return { $set: { d: encodeText(data), x: new Date(checkExpiresAt(expiresAt)) }, $inc: { v: 1 } };
 }
 
 /** `touch`: the expiry only. */
 export const touchUpdate = (expiresAt: number): Document => ({
-  $set: { x: new Date(checkExpiry(expiresAt)) },
+  $set: { x: new Date(checkExpiresAt(expiresAt)) },
 });
 
 /** The record a document holds if it is live at `now`; `null` when absent, expired or not one this store wrote. */

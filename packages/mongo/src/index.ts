@@ -1,3 +1,5 @@
+/** The longest username accepted, after NFKC (Django's `max_length`). */
+export { USERNAME_MAX_LENGTH as MAX_USERNAME_LENGTH } from "@porter/core";
 export type { MongoConnectionOptions } from "./mongo-connection.js";
 export {
   createMongoSessionStore,
@@ -9,4 +11,3 @@ export {
   type MongoUserStore,
   type MongoUserStoreOptions,
 } from "./mongo-user-store.js";
-export { MAX_USERNAME_LENGTH } from "./user-fields.js";

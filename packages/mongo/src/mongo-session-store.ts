@@ -8,7 +8,6 @@ import {
 import { type Collection, MongoError } from "mongodb";
 import {
   allExpiredFilter,
-  checkKey,
   expiredFilter,
   liveFilter,
   liveRecord,
@@ -128,7 +127,7 @@ export function createMongoSessionStore(options: MongoSessionStoreOptions): Mong
     },
 
     async delete(key) {
-      const filter = sessionFilter(checkKey(key));
+      const filter = sessionFilter(key);
       await call("deleteOne", () => sessions.deleteOne(filter));
     },
 

@@ -1,9 +1,16 @@
 import {
+  checkGroupName,
   InvalidArgumentError,
+  isRandomUserId,
+  normalizeUsername,
+  randomUserId,
   UserNotFoundError,
   UsernameTakenError,
   type UserRecord,
   type UserStore,
+  validateNewUser,
+  validateStringSet,
+  validateUserPatch,
 } from "@porter/core";
 import type { Collection, Document } from "mongodb";
 import { decodeText, encodeText, type StoredText, USER_INDEXES } from "./documents.js";
@@ -15,14 +22,6 @@ import {
   type MongoConnectionOptions,
 } from "./mongo-connection.js";
 import { indexConflict } from "./mongo-session-store.js";
-import {
-  checkGroupName,
-  checkUserPatch,
-  isUserId,
-  newUserId,
-  newUserRecord,
-  normalizeUsername,
-} from "./user-fields.js";
 
 export interface MongoUserStoreOptions extends MongoConnectionOptions {
   /** The users collection. @default "porter_users" */
@@ -149,7 +148,9 @@ export function createMongoUserStore(options: MongoUserStoreOptions): MongoUserS
   };
 
   const byId = async (id: string) =>
-    isUserId(id) ? readUser(await call("findOne", () => users.findOne({ _id: { $eq: id } }))) : undefined;
+    isRandomUserId(id)
+      ? readUser(await call("findOne", () => users.findOne({ _id: { $eq: id } })))
+      : undefined;
 
   return {
     contractVersion: 1,
@@ -163,12 +164,12 @@ export function createMongoUserStore(options: MongoUserStoreOptions): MongoUserS
 
     async findByUsername(username) {
       const name = normalizeUsername(username);
-      if (name === undefined) return null;
+      if (name === null) return null;
       return readUser(await call("findOne", () => users.findOne({ username: { $eq: name } }))) ?? null;
     },
 
     async create(user) {
-      const record = newUserRecord(user, newUserId(), now());
+      const record: UserRecord = { id: randomUserId(), ...validateNewUser(user, now()) };
       await ready();
       try {
         await call("insertOne", () => users.insertOne(userDocument(record)));
@@ -180,8 +181,8 @@ export function createMongoUserStore(options: MongoUserStoreOptions): MongoUserS
     },
 
     async update(id, patch) {
-      const { set, unsetEmail } = checkUserPatch(patch);
-      if (!isUserId(id)) throw new UserNotFoundError();
+      const { set, unsetEmail } = validateUserPatch(patch);
+      if (!isRandomUserId(id)) throw new UserNotFoundError();
       const $set: Document = { ...set };
       if (set.passwordHash !== undefined) $set.passwordHash = encodeText(set.passwordHash);
       if (set.email !== undefined) $set.email = encodeText(set.email);
@@ -211,13 +212,13 @@ export function createMongoUserStore(options: MongoUserStoreOptions): MongoUserS
     },
 
     async delete(id) {
-      if (!isUserId(id)) return;
+      if (!isRandomUserId(id)) return;
       await call("deleteOne", () => users.deleteOne({ _id: { $eq: id } }));
     },
 
     async groupPermissions(groups) {
       if (!Array.isArray(groups)) throw new InvalidArgumentError("groups must be an array of group names");
-      const names = [...new Set(groups.map(checkGroupName).filter((g): g is string => g !== undefined))];
+      const names = [...new Set(groups.map(checkGroupName).filter((g) => g !== null))];
       const permissions = new Set<string>();
       if (names.length === 0) return permissions;
       const found = await call("find", () => groupsOf.find({ _id: { $in: names } }).toArray());
@@ -227,13 +228,8 @@ export function createMongoUserStore(options: MongoUserStoreOptions): MongoUserS
 
     async setGroupPermissions(group, permissions) {
       const name = checkGroupName(group);
-      if (name === undefined) {
-        throw new InvalidArgumentError("group must be 1–150 characters of well-formed text");
-      }
-      if (!Array.isArray(permissions) || !permissions.every((p) => typeof p === "string")) {
-        throw new InvalidArgumentError("permissions must be an array of strings");
-      }
-      const stored = [...new Set(permissions)].map(encodeText);
+      if (name === null) throw new InvalidArgumentError("group must be 1–150 characters of well-formed text");
+      const stored = validateStringSet(permissions, "permissions").map(encodeText);
       await call("updateOne", () =>
         groupsOf.updateOne({ _id: { $eq: name } }, { $set: { permissions: stored } }, { upsert: true }),
       );

@@ -1,5 +1,7 @@
 import {
   ConfigError,
+  checkSessionData,
+  checkStoreKey,
   InvalidArgumentError,
   isStoreKey,
   SessionConflictError,
@@ -81,13 +83,13 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
   const liveFrom = () => Math.floor(clock()) + 1;
 
   function checkWrite(key: unknown, data: unknown, expiresAt: unknown): number {
-    if (!isStoreKey(key)) throw new InvalidArgumentError("session key must match ^[a-z0-9]{8,64}$");
-    if (django && key.length > 40) {
+    const storeKey = checkStoreKey(key);
+    if (django && storeKey.length > 40) {
       throw new InvalidArgumentError(
         "Django's session_key holds at most 40 characters: configure the engine with hashKeys: false",
       );
     }
-    if (typeof data !== "string") throw new InvalidArgumentError("session data must be a string");
+    checkSessionData(data);
     if (typeof expiresAt !== "number" || !Number.isFinite(expiresAt)) {
       throw new InvalidArgumentError("expiresAt must be a finite number of epoch ms");
     }

@@ -3,12 +3,14 @@ import {
   InvalidArgumentError,
   type NewUser,
   normalizeUsername,
-  USERNAME_MAX_LENGTH,
   UserNotFoundError,
   UsernameTakenError,
   type UserPatch,
   type UserRecord,
   type UserStore,
+  validateNewUser,
+  validateStringSet,
+  validateUserPatch,
 } from "@porter/core";
 import { openConnection, type PostgresConnectionOptions } from "./connection.js";
 import { checkIdentifier, createSchemaStatement, quoteIdent, statement } from "./sql.js";
@@ -145,16 +147,16 @@ export function createPostgresUserStore(options: PostgresUserStoreOptions): Post
     },
 
     async create(user: NewUser) {
-      if (typeof user !== "object" || user === null) throw new InvalidArgumentError("user must be an object");
+      const fields = validateNewUser(user, Date.now());
       const values = [
-        checkUsername(user.username),
-        checkText(user.passwordHash, "passwordHash"),
-        checkBoolean(user.isActive ?? true, "isActive"),
-        checkBoolean(user.isSuperuser ?? false, "isSuperuser"),
-        checkList(user.permissions ?? [], "permissions"),
-        checkList(user.groups ?? [], "groups"),
-        checkTime(user.dateJoined ?? Date.now(), "dateJoined"),
-        user.email === undefined || user.email === null ? null : checkText(user.email, "email"),
+        fields.username,
+        encodeStoredText(fields.passwordHash),
+        fields.isActive,
+        fields.isSuperuser,
+        fields.permissions.map(encodeStoredText),
+        fields.groups.map(encodeStoredText),
+        fields.dateJoined,
+        fields.email === undefined ? null : encodeStoredText(fields.email),
       ];
       const { rows } = await uniqueUsername(() => db.query<Row>(sql.create(values), false));
       if (rows[0] === undefined) throw new UsernameTakenError();
@@ -162,22 +164,21 @@ export function createPostgresUserStore(options: PostgresUserStoreOptions): Post
     },
 
     async update(id, patch: UserPatch) {
-      if (typeof patch !== "object" || patch === null)
-        throw new InvalidArgumentError("patch must be an object");
+      const { set, unsetEmail } = validateUserPatch(patch);
       if (!isId(id)) throw new UserNotFoundError();
-      const has = (name: keyof UserPatch) => Object.hasOwn(patch, name) && patch[name] !== undefined;
+      const encoded = (value: string | undefined) => (value === undefined ? null : encodeStoredText(value));
       const values = [
         id,
-        has("username") ? checkUsername(patch.username) : null,
-        has("passwordHash") ? checkText(patch.passwordHash, "passwordHash") : null,
-        has("isActive") ? checkBoolean(patch.isActive, "isActive") : null,
-        has("isSuperuser") ? checkBoolean(patch.isSuperuser, "isSuperuser") : null,
-        has("permissions") ? checkList(patch.permissions, "permissions") : null,
-        has("groups") ? checkList(patch.groups, "groups") : null,
-        patch.lastLogin !== undefined,
-        patch.lastLogin == null ? null : checkTime(patch.lastLogin, "lastLogin"),
-        Object.hasOwn(patch, "email"),
-        patch.email == null ? null : checkText(patch.email, "email"),
+        set.username ?? null,
+        encoded(set.passwordHash),
+        set.isActive ?? null,
+        set.isSuperuser ?? null,
+        set.permissions?.map(encodeStoredText) ?? null,
+        set.groups?.map(encodeStoredText) ?? null,
+        set.lastLogin !== undefined,
+        set.lastLogin ?? null,
+        set.email !== undefined || unsetEmail,
+        encoded(set.email),
       ];
       const { rows } = await uniqueUsername(() => db.query<Row>(sql.update(values), false));
       if (rows[0] === undefined) throw new UserNotFoundError();
@@ -201,7 +202,10 @@ export function createPostgresUserStore(options: PostgresUserStoreOptions): Post
       if (typeof group !== "string" || group === "")
         throw new InvalidArgumentError("group must be a non-empty string");
       await db.query(
-        sql.setGroupPermissions([encodeStoredText(group), checkList(permissions, "permissions")]),
+        sql.setGroupPermissions([
+          encodeStoredText(group),
+          validateStringSet(permissions, "permissions").map(encodeStoredText),
+        ]),
         true,
       );
     },
@@ -218,40 +222,6 @@ export function createPostgresUserStore(options: PostgresUserStoreOptions): Post
 
 function isId(id: unknown): id is string {
   return typeof id === "string" && ID.test(id) && BigInt(id) <= MAX_ID;
-}
-
-function checkUsername(username: unknown): string {
-  const normalized = normalizeUsername(username);
-  if (normalized === null) {
-    throw new InvalidArgumentError(
-      `username must be a non-empty string of at most ${USERNAME_MAX_LENGTH} characters without control characters or lone surrogates`,
-    );
-  }
-  return normalized;
-}
-
-function checkText(value: unknown, name: string): string {
-  if (typeof value !== "string") throw new InvalidArgumentError(`${name} must be a string`);
-  return encodeStoredText(value);
-}
-
-function checkBoolean(value: unknown, name: string): boolean {
-  if (typeof value !== "boolean") throw new InvalidArgumentError(`${name} must be a boolean`);
-  return value;
-}
-
-function checkList(value: unknown, name: string): string[] {
-  if (!Array.isArray(value)) throw new InvalidArgumentError(`${name} must be an array of strings`);
-  const out = new Set<string>();
-  for (const item of value) out.add(checkText(item, `each of ${name}`));
-  return [...out];
-}
-
-function checkTime(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
-    throw new InvalidArgumentError(`${name} must be epoch milliseconds (an integer)`);
-  }
-  return value;
 }
 
 function toRecord(row: Row): UserRecord {

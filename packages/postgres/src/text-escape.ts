@@ -1,3 +1,5 @@
+import { isWellFormedText } from "@porter/core";
+
 /**
  * PostgreSQL `text` cannot hold NUL, and a lone UTF-16 surrogate has no UTF-8 encoding (the
  * driver would send U+FFFD). Such strings, and strings that begin with the marker, are stored
@@ -5,12 +7,11 @@
  * Django-format data and ordinary JSON stay readable and byte-identical in the table.
  */
 const MARKER = "\u0001porter:";
-const NEEDS_ESCAPE = /[\u0000\p{Cs}]/u;
 const ESCAPED_CHARS = /[\\\u0000\p{Cs}]/gu;
 const ESCAPE_SEQUENCE = /\\(?:\\|0|u([0-9a-f]{4}))/g;
 
 export function encodeStoredText(value: string): string {
-  if (!NEEDS_ESCAPE.test(value) && !value.startsWith(MARKER)) return value;
+  if (isStorableText(value) && !value.startsWith(MARKER)) return value;
   return (
     MARKER +
     value.replace(ESCAPED_CHARS, (c) => {
@@ -32,5 +33,5 @@ export function decodeStoredText(stored: string): string {
 
 /** Whether PostgreSQL `text` can hold `value` exactly (no NUL, no lone surrogate). */
 export function isStorableText(value: string): boolean {
-  return !NEEDS_ESCAPE.test(value);
+  return isWellFormedText(value) && !value.includes("\u0000");
 }

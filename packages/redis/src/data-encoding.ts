@@ -1,3 +1,5 @@
+import { decodeLossless, isWellFormedText } from "@porter/core";
+
 /**
  * Session data travels as UTF-8 when the string is well-formed (the common case, and the
  * cheapest), and as UTF-16LE code units otherwise: UTF-8 cannot carry a lone surrogate, and
@@ -5,10 +7,8 @@
  */
 export type DataFormat = "8" | "16";
 
-const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
-
 export function encodeData(data: string): { payload: string | Buffer; format: DataFormat } {
-  return wellFormed(data)
+  return isWellFormedText(data)
     ? { payload: data, format: "8" }
     : { payload: Buffer.from(data, "utf16le"), format: "16" };
 }
@@ -16,7 +16,7 @@ export function encodeData(data: string): { payload: string | Buffer; format: Da
 /** The stored string, or `null` when the format marker is not one this store writes. */
 export function decodeData(payload: Buffer, format: Buffer): string | null {
   const f = format.toString("latin1");
-  if (f === "8") return payload.toString("utf8");
-  if (f === "16" && payload.length % 2 === 0) return payload.toString("utf16le");
+  if (f === "8") return decodeLossless(payload, "utf8");
+  if (f === "16") return decodeLossless(payload, "utf16le");
   return null;
 }

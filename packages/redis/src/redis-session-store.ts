@@ -1,7 +1,9 @@
 import {
   ConfigError,
-  InvalidArgumentError,
-  isStoreKey,
+  checkExpiresAt,
+  checkSessionData,
+  checkSessionRecord,
+  checkStoreKey,
   PorterError,
   SessionConflictError,
   SessionExistsError,
@@ -136,16 +138,6 @@ function createClient(
   return client;
 }
 
-function checkKey(key: unknown): asserts key is string {
-  if (!isStoreKey(key)) throw new InvalidArgumentError("session store key must match ^[a-z0-9]{8,64}$");
-}
-
-function checkExpiry(expiresAt: unknown): asserts expiresAt is number {
-  if (!Number.isSafeInteger(expiresAt)) {
-    throw new InvalidArgumentError("expiresAt must be an integer number of epoch milliseconds");
-  }
-}
-
 function unavailable(what: string, cause: unknown): StoreUnavailableError {
   return new StoreUnavailableError(`redis session store: ${what} failed; is Redis reachable?`, { cause });
 }
@@ -214,12 +206,12 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Redi
     capabilities: { versioned: true, nativeExpiry: true, touch: true, clearExpired: false },
     prefix,
     redisKey(key) {
-      checkKey(key);
+      checkStoreKey(key);
       return redisKey(key);
     },
 
     async get(key) {
-      checkKey(key);
+      checkStoreKey(key);
       const [d, f, v, x] = await call("get", () => client.hmgetBuffer(redisKey(key), "d", "f", "v", "x"));
       if (!d || !f || !v || !x) return null;
       const expiresAt = Number(x.toString("latin1"));
@@ -231,9 +223,9 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Redi
     },
 
     async create(key, data, expiresAt) {
-      checkKey(key);
-      checkExpiry(expiresAt);
-      if (typeof data !== "string") throw new InvalidArgumentError("session data must be a string");
+      checkStoreKey(key);
+      checkExpiresAt(expiresAt);
+      checkSessionData(data);
       const { payload, format } = encodeData(data);
       const ok = await call("create", () =>
         client.porterSessionCreate(redisKey(key), payload, format, String(expiresAt), String(clock())),
@@ -243,15 +235,8 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Redi
     },
 
     async update(key, record: SessionRecord) {
-      checkKey(key);
-      if (typeof record !== "object" || record === null || typeof record.data !== "string") {
-        throw new InvalidArgumentError("update needs a session record with string data");
-      }
-      const { data, expiresAt, version } = record;
-      checkExpiry(expiresAt);
-      if (!Number.isSafeInteger(version) || version < 0) {
-        throw new InvalidArgumentError("record.version must be a non-negative integer");
-      }
+      checkStoreKey(key);
+      const { data, expiresAt, version } = checkSessionRecord(record);
       const { payload, format } = encodeData(data);
       const result = await call("update", () =>
         client.porterSessionUpdate(
@@ -269,13 +254,13 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Redi
     },
 
     async touch(key, expiresAt) {
-      checkKey(key);
-      checkExpiry(expiresAt);
+      checkStoreKey(key);
+      checkExpiresAt(expiresAt);
       await call("touch", () => client.porterSessionTouch(redisKey(key), String(expiresAt), String(clock())));
     },
 
     async delete(key) {
-      checkKey(key);
+      checkStoreKey(key);
       await call("delete", () => client.del(redisKey(key)));
     },
 

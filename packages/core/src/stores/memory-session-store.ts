@@ -1,10 +1,6 @@
-import { isStoreKey, type SessionRecord, type SessionStore } from "../contracts.js";
-import {
-  InvalidArgumentError,
-  SessionConflictError,
-  SessionExistsError,
-  SessionMissingError,
-} from "../errors.js";
+import type { SessionRecord, SessionStore } from "../contracts.js";
+import { SessionConflictError, SessionExistsError, SessionMissingError } from "../errors.js";
+import { checkStoreKey } from "./session-args.js";
 
 export interface MemorySessionStoreOptions {
   /** @default Date.now — inject one to move time in tests. */
@@ -14,10 +10,6 @@ export interface MemorySessionStoreOptions {
 export interface MemorySessionStore extends SessionStore {
   /** Records held, expired ones included (until `clearExpired`). */
   readonly size: number;
-}
-
-function checkKey(key: string): void {
-  if (!isStoreKey(key)) throw new InvalidArgumentError("not a valid store key");
 }
 
 /**
@@ -40,18 +32,18 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
       return records.size;
     },
     async get(key) {
-      checkKey(key);
+      checkStoreKey(key);
       return live(key) ?? null;
     },
     async create(key, data, expiresAt) {
-      checkKey(key);
+      checkStoreKey(key);
       if (live(key) !== undefined) throw new SessionExistsError(key);
       const record = { data, expiresAt, version: 1 };
       records.set(key, record);
       return record;
     },
     async update(key, record) {
-      checkKey(key);
+      checkStoreKey(key);
       const current = live(key);
       if (current === undefined) throw new SessionMissingError(key);
       if (current.version !== record.version) throw new SessionConflictError(key);
@@ -60,12 +52,12 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
       return next;
     },
     async touch(key, expiresAt) {
-      checkKey(key);
+      checkStoreKey(key);
       const current = live(key);
       if (current !== undefined) records.set(key, { ...current, expiresAt });
     },
     async delete(key) {
-      checkKey(key);
+      checkStoreKey(key);
       records.delete(key);
     },
     async clearExpired() {
