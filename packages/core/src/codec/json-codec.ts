@@ -167,7 +167,9 @@ export function jsonCodec(options: JsonCodecOptions = {}): SessionCodec {
       for (const item of v) items.push(prepare(item, depth + 1));
       return tag("Set", items);
     }
-    throw new InvalidArgumentError(`${describeValue(v)} cannot be stored in a session; convert it to plain data`);
+    throw new InvalidArgumentError(
+      `${describeValue(v)} cannot be stored in a session; convert it to plain data`,
+    );
   };
 
   const corrupt = (what: string): DecodeError => new DecodeError(`session data is corrupt: ${what}`);
