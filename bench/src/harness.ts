@@ -9,6 +9,12 @@ export interface Contender {
    * concurrent worker acts as its own visitor, as concurrent requests do in production.
    */
   op(worker: number): Promise<unknown>;
+  /**
+   * Runs untimed before each window (warm-up included) with the number of operations the
+   * window will run, e.g. to create the sessions a destroy scenario consumes. Only for
+   * scenarios with `opsPerWindow`.
+   */
+  prepare?(ops: number): Promise<void>;
 }
 
 export interface Scenario {
@@ -19,6 +25,11 @@ export interface Scenario {
   readonly contenders: readonly Contender[];
   /** Extra facts to print with the result (e.g. round trips counted at the server). */
   notes?: string[];
+  /**
+   * Each window runs exactly this many operations instead of running for `windowMs`: for
+   * operations that consume something prepared (a destroy needs a session to destroy).
+   */
+  opsPerWindow?: number;
 }
 
 export interface Measurement {
@@ -33,6 +44,11 @@ export interface Measurement {
   /** Latency at concurrency 1, ms. */
   p50?: number;
   p99?: number;
+  /**
+   * CPU time of the benchmark's own process per operation, µs (median round): the client side
+   * of a store (the servers are other processes), everything for in-process work.
+   */
+  cpuUsPerOp: number;
 }
 
 export interface ScenarioResult {
@@ -61,17 +77,23 @@ const median = (xs: number[]) => {
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
-/** Runs `op` from `concurrency` workers for `windowMs`; returns ops/s and, at concurrency 1, latencies. */
+/**
+ * Runs `op` from `concurrency` workers for `windowMs` (or exactly `ops` operations); returns
+ * ops/s and, at concurrency 1, latencies.
+ */
 async function window(
   op: (worker: number) => Promise<unknown>,
   concurrency: number,
   windowMs: number,
   latencies?: number[],
+  ops?: number,
 ) {
   const end = performance.now() + windowMs;
   let done = 0;
+  let issued = 0;
+  const more = ops === undefined ? () => performance.now() < end : () => issued++ < ops;
   const worker = async (id: number) => {
-    while (performance.now() < end) {
+    while (more()) {
       const t0 = latencies ? performance.now() : 0;
       await op(id);
       if (latencies) latencies.push(performance.now() - t0);
@@ -79,8 +101,13 @@ async function window(
     }
   };
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(Array.from({ length: concurrency }, (_, id) => worker(id)));
-  return done / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpu);
+  return {
+    rate: done / ((performance.now() - started) / 1000),
+    cpuUsPerOp: (used.user + used.system) / done,
+  };
 }
 
 /**
@@ -94,19 +121,27 @@ export async function measure(
   settings: RunSettings,
 ): Promise<ScenarioResult> {
   const contenders = scenario.contenders;
-  for (const c of contenders) await window(c.op, concurrency, settings.warmupMs);
+  const ops = scenario.opsPerWindow;
+  const run = async (c: Contender, windowMs: number, latencies?: number[]) => {
+    if (ops !== undefined) await c.prepare?.(ops);
+    // A collection left over from the previous contender must not land in this one's window.
+    globalThis.gc?.();
+    return window(c.op, concurrency, windowMs, latencies, ops);
+  };
+  for (const c of contenders) await run(c, settings.warmupMs);
   const rounds = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  const cpu = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   const latencies = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   for (let r = 0; r < settings.rounds; r++) {
     for (let i = 0; i < contenders.length; i++) {
       const c = contenders[(i + r) % contenders.length]!;
-      const ops = await window(
-        c.op,
-        concurrency,
+      const { rate, cpuUsPerOp } = await run(
+        c,
         settings.windowMs,
         concurrency === 1 ? latencies.get(c.name) : undefined,
       );
-      rounds.get(c.name)!.push(ops);
+      rounds.get(c.name)!.push(rate);
+      cpu.get(c.name)!.push(cpuUsPerOp);
     }
   }
   const measurements: Measurement[] = contenders.map((c) => {
@@ -121,6 +156,7 @@ export async function measure(
       min: Math.min(...xs),
       max: Math.max(...xs),
       ...(lat.length > 0 ? { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99) } : {}),
+      cpuUsPerOp: median(cpu.get(c.name)!),
     };
   });
   const porter = measurements.filter((m) => m.role === "porter");
@@ -144,17 +180,40 @@ const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n
 /** The results as a markdown table: one row per contender, ratios against the Porter contender. */
 export function toMarkdown(results: ScenarioResult[]): string {
   const lines = [
-    "| engine | scenario | conc. | contender | ops/s (median) | min–max | p50 / p99 ms | Porter ÷ this |",
-    "|---|---|---:|---|---:|---:|---:|---:|",
+    "| engine | scenario | conc. | contender | ops/s (median) | min–max | p50 / p99 ms | CPU µs/op | Porter ÷ this |",
+    "|---|---|---:|---|---:|---:|---:|---:|---:|",
   ];
   for (const r of results) {
     for (const m of r.measurements) {
       const ratio = r.ratios.find((x) => x.versus === m.contender);
       const lat = m.p50 !== undefined ? `${m.p50.toFixed(3)} / ${m.p99!.toFixed(3)}` : "";
       lines.push(
-        `| ${r.engine} | ${r.scenario} | ${m.concurrency} | ${m.role === "porter" ? `**${m.contender}**` : m.contender} | ${fmt(m.median)} | ${fmt(m.min)}–${fmt(m.max)} | ${lat} | ${ratio ? `${ratio.ratio.toFixed(2)}×` : ""} |`,
+        `| ${r.engine} | ${r.scenario} | ${m.concurrency} | ${m.role === "porter" ? `**${m.contender}**` : m.contender} | ${fmt(m.median)} | ${fmt(m.min)}–${fmt(m.max)} | ${lat} | ${m.cpuUsPerOp.toFixed(0)} | ${ratio ? `${ratio.ratio.toFixed(2)}×` : ""} |`,
       );
     }
   }
   return lines.join("\n");
+}
+
+/** A result that is not a throughput table: round trips counted, a cleanup timed, lag measured. */
+export interface Finding {
+  /** The plan item that produced it, e.g. "roundtrips". */
+  readonly key: string;
+  readonly title: string;
+  /** A markdown table, header included. */
+  readonly table: string;
+  /** Named figures the targets read, e.g. `redis.porter` = round trips per request. */
+  readonly metrics: Record<string, number>;
+  readonly notes: readonly string[];
+}
+
+export function findingMarkdown(f: Finding): string {
+  const notes = f.notes.map((n) => `- ${n}`).join("\n");
+  return [`## ${f.title}`, f.table, ...(notes === "" ? [] : [notes])].join("\n\n");
+}
+
+/** A markdown table from a header and rows. */
+export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  const line = (cells: readonly (string | number)[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
