@@ -130,6 +130,9 @@ function createClient(
     // update would answer "exists"/"conflict" for our own write. Report it instead.
     autoResendUnfulfilledCommands: false,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000) + Math.floor(Math.random() * 100),
+    // Concurrent requests' commands leave in one write: on a busy server this is ~1.3–1.5× the
+    // throughput at the same CPU (every command here is short and non-blocking, so it is safe).
+    enableAutoPipelining: true,
     ...extra,
   });
   // Without a listener an `error` event would crash the process; failures reach callers as
