@@ -185,8 +185,22 @@ export interface Backends {
 }
 
 export function createBackends(config: AppConfig): Backends {
+  // Whatever was opened before a later piece refuses its configuration is closed again, so a
+  // configuration error never leaves a client holding the process open.
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    return assemble(config, opened);
+  } catch (error) {
+    void Promise.allSettled(opened.map((store) => store.close()));
+    throw error;
+  }
+}
+
+function assemble(config: AppConfig, opened: { close(): Promise<void> }[]): Backends {
   const sessionStore = SESSION_STORES[config.sessions](config);
+  opened.push(sessionStore);
   const userStore = USER_STORES[config.users](config);
+  opened.push(userStore);
   const sessions = createSessionEngine({
     store: sessionStore.store,
     ...(sessionStore.codec === undefined ? {} : { codec: sessionStore.codec }),

@@ -105,3 +105,20 @@ describe("loadConfig", () => {
     );
   });
 });
+
+describe("a configuration error after a client was opened", () => {
+  it("closes that client again, so a command exits instead of hanging", async () => {
+    const { createBackends } = await import("../src/backends.js");
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap").length;
+    const before = sockets();
+    const config = loadConfig({
+      PORTER_SESSIONS: "redis",
+      PORTER_SECRET: "a".repeat(40),
+      PORTER_DATA_DIR: tmpdir(),
+    });
+    expect(() => createBackends(config)).toThrow(/placeholder/);
+    const deadline = Date.now() + 5000;
+    while (sockets() > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(sockets()).toBe(before);
+  });
+});
