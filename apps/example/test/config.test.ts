@@ -107,18 +107,31 @@ describe("loadConfig", () => {
 });
 
 describe("a configuration error after a client was opened", () => {
-  it("closes that client again, so a command exits instead of hanging", async () => {
-    const { createBackends } = await import("../src/backends.js");
-    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap").length;
-    const before = sockets();
-    const config = loadConfig({
-      PORTER_SESSIONS: "redis",
-      PORTER_SECRET: "a".repeat(40),
-      PORTER_DATA_DIR: tmpdir(),
+  it("closes that client again, so the CLI exits instead of hanging", async () => {
+    const { execFileSync, spawnSync } = await import("node:child_process");
+    const { fileURLToPath } = await import("node:url");
+    const app = fileURLToPath(new URL("..", import.meta.url));
+    execFileSync(
+      process.execPath,
+      [join(app, "../../node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+      {
+        cwd: app,
+      },
+    );
+    const started = Date.now();
+    const run = spawnSync(process.execPath, [join(app, "dist/cli.js"), "clearsessions"], {
+      env: {
+        ...process.env,
+        PORTER_SESSIONS: "redis",
+        PORTER_SECRET: "a".repeat(40),
+        PORTER_DATA_DIR: tmpdir(),
+      },
+      timeout: 15_000,
+      encoding: "utf8",
     });
-    expect(() => createBackends(config)).toThrow(/placeholder/);
-    const deadline = Date.now() + 5000;
-    while (sockets() > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(sockets()).toBe(before);
-  });
+    expect(run.stderr).toMatch(/placeholder/);
+    expect(run.signal).toBeNull(); // not killed by the timeout: it exited by itself
+    expect(run.status).toBe(1);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 60_000);
 });
