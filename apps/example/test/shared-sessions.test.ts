@@ -1,37 +1,81 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import type { SessionBackendName, UserBackendName } from "../src/config.js";
-import { type RunningApp, startApp } from "../src/listen.js";
 import {
+  DATABASE_URL,
   dropNamespace,
   HttpClient,
   migrate,
   namespace,
   namespaceEnv,
+  REDIS_URL,
+  TEST_SECRET,
   tempDir,
   testConfig,
 } from "./helpers.js";
 
+const APP_DIR = fileURLToPath(new URL("..", import.meta.url));
+
 /**
- * Two app instances, each with its own app object and its own store clients, on one shared
- * server: a login through one is a login at the other, and a logout through either ends it.
+ * Starts `node dist/server.js` (built by the package's test script, as `pnpm start` builds it)
+ * as its own OS process; resolves the URL it prints.
+ */
+function startProcess(env: NodeJS.ProcessEnv): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(APP_DIR, "dist/server.js")], {
+    env: { ...process.env, PORTER_SECRET: TEST_SECRET, PORT: "0", REDIS_URL, DATABASE_URL, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the app process did not start within 30 s:\n${output}`));
+    }, 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ url: match[1]!, child });
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the app process exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+/**
+ * Two app processes, each with its own store clients, on one shared server: a login through
+ * one is a login at the other, and a logout through either ends it.
  */
 const CASES: readonly { sessions: SessionBackendName; users: UserBackendName }[] = [
   { sessions: "redis", users: "file" },
   { sessions: "postgres", users: "postgres" },
 ];
 
-describe.each(CASES)("two app instances on one $sessions server (users: $users)", ({ sessions, users }) => {
+describe.each(CASES)("two app processes on one $sessions server (users: $users)", ({ sessions, users }) => {
   const ns = namespace();
   const data = tempDir();
-  const apps: RunningApp[] = [];
+  const children: ChildProcess[] = [];
 
   afterAll(async () => {
-    await Promise.all(apps.map((app) => app.close()));
+    for (const child of children) child.kill("SIGTERM");
+    await Promise.all(
+      children.map(
+        (child) => new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r))),
+      ),
+    );
     await dropNamespace(ns);
     data.remove();
   });
 
-  it("shares logins, counters and logouts between the instances", async () => {
+  it("shares logins, counters and logouts between the processes", async () => {
     const env = {
       PORTER_DATA_DIR: data.path,
       PORTER_SESSIONS: sessions,
@@ -39,9 +83,9 @@ describe.each(CASES)("two app instances on one $sessions server (users: $users)"
       ...namespaceEnv(ns),
     };
     await migrate(testConfig(env));
-    const [one, two] = await Promise.all([startApp(testConfig(env)), startApp(testConfig(env))]);
-    apps.push(one!, two!);
-    expect(one!.backends).not.toBe(two!.backends);
+    const [one, two] = await Promise.all([startProcess(env), startProcess(env)]);
+    children.push(one!.child, two!.child);
+    expect(one!.child.pid).not.toBe(two!.child.pid);
     expect(one!.url).not.toBe(two!.url);
 
     const browser = new HttpClient(one!.url);
@@ -58,7 +102,7 @@ describe.each(CASES)("two app instances on one $sessions server (users: $users)"
     expect(home.text).toContain('<dd id="username">bob</dd>');
     const visits = Number(/id="visits">(\d+)</.exec(home.text)?.[1]);
 
-    // The same cookies, sent to the other instance.
+    // The same cookies, sent to the other process.
     browser.base = two!.url;
     const there = await browser.get("/");
     expect(there.status).toBe(200);
@@ -71,7 +115,7 @@ describe.each(CASES)("two app instances on one $sessions server (users: $users)"
     expect(out.status).toBe(200);
     expect(browser.cookies.has("sessionid")).toBe(false);
 
-    // The old cookie is dead at the first instance too.
+    // The old cookie is dead at the first process too.
     const replay = new HttpClient(one!.url);
     replay.cookies.set("sessionid", session!);
     expect((await replay.get("/")).text).toContain("You are anonymous");
