@@ -2,7 +2,12 @@ import { describe, expect, it, vi } from "vitest";
 import { createManualClock } from "../src/conformance/runner.js";
 import type { ClientSessionStore, SessionCodec, SessionStore } from "../src/contracts.js";
 import { PorterError, SessionInterruptedError } from "../src/errors.js";
-import { parseCookieHeader, serializeCookie, validateCookieOptions } from "../src/session/cookies.js";
+import {
+  cookieSerializer,
+  parseCookieHeader,
+  serializeCookie,
+  validateCookieOptions,
+} from "../src/session/cookies.js";
 import { createSessionEngine, type SessionEngineOptions } from "../src/session/engine.js";
 import { hashSessionKey, isSessionKey, newSessionKey } from "../src/session/keys.js";
 import { createMemorySessionStore } from "../src/stores/memory-session-store.js";
@@ -531,6 +536,29 @@ describe("cookies", () => {
       "__Host-s=v; Expires=Thu, 01 Jan 1970 00:00:10 GMT; Max-Age=10; Path=/; Secure; HttpOnly; SameSite=Strict; Partitioned",
     );
     expect(serializeCookie("a", "b", { domain: "example.com" })).toBe("a=b; Domain=example.com; Path=/");
+  });
+
+  it("the hot-path serializer writes exactly what serializeCookie writes", () => {
+    const options = {
+      domain: "example.com",
+      path: "/app",
+      secure: true,
+      httpOnly: true,
+      sameSite: "Strict" as const,
+    };
+    const fast = cookieSerializer("sid", options);
+    for (const now of [0, 999, 1000, 1_700_000_000_123, 1_700_000_000_999, 1_700_000_001_000]) {
+      for (const maxAge of [undefined, 0, 1, 300, 1_209_600]) {
+        const slow = serializeCookie(
+          "sid",
+          "abc",
+          maxAge === undefined ? options : { ...options, maxAge },
+          now,
+        );
+        expect(fast("abc", maxAge, now)).toBe(slow);
+      }
+    }
+    expect(() => fast("a;b", 10, 0)).toThrow();
   });
 
   it("refuses names and attributes that could inject other attributes (COOK-02)", () => {

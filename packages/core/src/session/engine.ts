@@ -15,7 +15,7 @@ import {
   SessionConflictError,
   SessionInterruptedError,
 } from "../errors.js";
-import { readCookie, serializeCookie, serializeDeletionCookie, validateCookieOptions } from "./cookies.js";
+import { cookieSerializer, readCookie, serializeDeletionCookie, validateCookieOptions } from "./cookies.js";
 import { createDeadlineRunner } from "./deadlines.js";
 import { DEFAULT_SESSION_AGE } from "./expiry.js";
 import { hashSessionKey, isSessionKey, newSessionKey } from "./keys.js";
@@ -154,7 +154,19 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   validateCookieOptions(cookieName, cookieOptions);
 
   const settings = { now, defaultAge: maxAge, expireAtBrowserClose: options.expireAtBrowserClose ?? false };
-  const storeKey = hashKeys ? hashSessionKey : (key: string) => key;
+  // Busy sessions are hashed once, not on every request: a bounded map of recent keys.
+  const hashed = new Map<string, string>();
+  const storeKey = hashKeys
+    ? (key: string) => {
+        let id = hashed.get(key);
+        if (id === undefined) {
+          id = hashSessionKey(key);
+          if (hashed.size >= 10_000) hashed.delete(hashed.keys().next().value as string);
+          hashed.set(key, id);
+        }
+        return id;
+      }
+    : (key: string) => key;
 
   /** Every store call gets a deadline; anything but a typed Porter error means "could not ask". */
   const call = createDeadlineRunner(deadlineMs);
@@ -216,11 +228,9 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     });
   }
 
+  const serialize = cookieSerializer(cookieName, cookieOptions);
   function sessionCookie(value: string, session: PorterSession): string {
-    const opts: CookieOptions = session.expireAtBrowserClose
-      ? cookieOptions
-      : { ...cookieOptions, maxAge: session.expiryAge };
-    const header = serializeCookie(cookieName, value, opts, now());
+    const header = serialize(value, session.expireAtBrowserClose ? undefined : session.expiryAge, now());
     const size = cookieName.length + 1 + value.length;
     if (size > BROWSER_COOKIE_LIMIT) throw new CookieTooLargeError(size, BROWSER_COOKIE_LIMIT);
     return header;
