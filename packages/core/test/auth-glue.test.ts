@@ -3,7 +3,6 @@
  * `auth.session_auth_hash` and `auth.glue` vectors from real Django, then the lifecycle
  * requirements (LIFE-*), the backend chain (AU-*, AUTH-*) and permissions (MB-12…14).
  */
-import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   type AuthBackend,
@@ -38,8 +37,7 @@ import {
   type UserStore,
   updateSessionAuthHash,
 } from "../src/index.js";
-
-const VECTORS = process.env.PORTER_DJANGO_VECTORS ?? "/work/shared/interop/django-vectors.json";
+import { vectorsOf } from "./vectors.js";
 
 interface Vector {
   id: string;
@@ -48,10 +46,7 @@ interface Vector {
   inputs: Record<string, unknown>;
   expected: Record<string, unknown>;
 }
-const vectors: Vector[] = existsSync(VECTORS)
-  ? (JSON.parse(readFileSync(VECTORS, "utf8")) as { vectors: Vector[] }).vectors
-  : [];
-const ofKind = (kind: string) => vectors.filter((v) => v.kind === kind);
+const ofKind = (kind: string) => vectorsOf(kind) as unknown as Vector[];
 
 const SECRET = "django-insecure-vectors-3x@mple-secret-key-0123456789abcdef";
 const OLD_SECRET = "old-rotated-secret-key-for-fallback-tests-9876543210";
@@ -98,7 +93,7 @@ async function nextRequest(
 
 const dataOf = (session: Session) => Object.fromEntries(session.entries());
 
-describe.skipIf(vectors.length === 0)("auth.session_auth_hash vectors", () => {
+describe("auth.session_auth_hash vectors", () => {
   for (const v of ofKind("auth.session_auth_hash")) {
     it(v.id, () => {
       const inputs = v.inputs as { password_field: string; secret_key: string; fallback_secret: string };
@@ -119,123 +114,116 @@ describe.skipIf(vectors.length === 0)("auth.session_auth_hash vectors", () => {
   }
 });
 
-describe.skipIf(vectors.length === 0)(
-  "auth.glue vectors (real engine, memory session store, memory users)",
-  () => {
-    type Users = Record<string, { pk: number; password: string }>;
+describe("auth.glue vectors (real engine, memory session store, memory users)", () => {
+  type Users = Record<string, { pk: number; password: string }>;
 
-    async function vectorWorld(v: Vector) {
-      const inputs = v.inputs as { users: Users; secret_key: string };
-      const store = createMemorySessionStore();
-      const engine = createSessionEngine({ store });
-      const users = createMemoryUserStore();
-      const byPk = Object.entries(inputs.users).sort(([, a], [, b]) => a.pk - b.pk);
-      const records = new Map<string, UserRecord>();
-      for (const [username, { pk, password }] of byPk) {
-        const record = await users.create({ username, passwordHash: password });
-        expect(record.id).toBe(String(pk));
-        records.set(username, record);
-      }
-      // pk 3: the inactive user some scenarios refer to.
-      await users.create({ username: "carol", passwordHash: "!", isActive: false });
-      const backend = createPasswordBackend({ users, id: DJANGO_MODEL_BACKEND_ID });
-      return { engine, users, backend, records, secret: inputs.secret_key };
+  async function vectorWorld(v: Vector) {
+    const inputs = v.inputs as { users: Users; secret_key: string };
+    const store = createMemorySessionStore();
+    const engine = createSessionEngine({ store });
+    const users = createMemoryUserStore();
+    const byPk = Object.entries(inputs.users).sort(([, a], [, b]) => a.pk - b.pk);
+    const records = new Map<string, UserRecord>();
+    for (const [username, { pk, password }] of byPk) {
+      const record = await users.create({ username, passwordHash: password });
+      expect(record.id).toBe(String(pk));
+      records.set(username, record);
     }
+    // pk 3: the inactive user some scenarios refer to.
+    await users.create({ username: "carol", passwordHash: "!", isActive: false });
+    const backend = createPasswordBackend({ users, id: DJANGO_MODEL_BACKEND_ID });
+    return { engine, users, backend, records, secret: inputs.secret_key };
+  }
 
-    function initialData(
-      v: Vector,
-      records: Map<string, UserRecord>,
-      secret: string,
-    ): Record<string, unknown> {
-      const initial = v.inputs.initial ?? v.inputs.session;
-      if (typeof initial === "object" && initial !== null) return { ...(initial as Record<string, unknown>) };
-      const loggedIn = (user: UserRecord, hash: string | undefined) => ({
-        [SESSION_KEY]: user.id,
-        ...(hash === undefined
-          ? {}
-          : { [BACKEND_SESSION_KEY]: DJANGO_MODEL_BACKEND_ID, [HASH_SESSION_KEY]: hash }),
-        x: 1,
-      });
-      const alice = records.get("alice")!;
-      switch (initial) {
-        case "logged in as alice (matching hash) + {'x': 1}":
-          return loggedIn(alice, getSessionAuthHash(alice.passwordHash, secret));
-        case "logged in as bob + {'x': 1}": {
-          const bob = records.get("bob")!;
-          return loggedIn(bob, getSessionAuthHash(bob.passwordHash, secret));
-        }
-        case "alice id with stale hash + {'x': 1}":
-          return loggedIn(alice, getSessionAuthHash(`${alice.passwordHash}stale`, secret));
-        case "alice id only + {'x': 1}":
-          return { [SESSION_KEY]: alice.id, x: 1 };
-        default:
-          throw new Error(`unknown initial session description: ${String(initial)}`);
-      }
-    }
-
-    for (const v of ofKind("auth.glue")) {
-      const scenario = String(v.inputs.scenario);
-      if (scenario.includes("legacy sha1")) {
-        it.skip(`${v.id} — Django 3.2 only: the legacy sha1 session hash; Porter follows 4.x+ (AU-17), see the test below`, () => {});
-        continue;
-      }
-      it(v.id, async () => {
-        const { engine, users, backend, records, secret } = await vectorWorld(v);
-        const { key, session } = await saved(engine, initialData(v, records, secret));
-        const settings = (v.inputs.settings ?? {}) as { SECRET_KEY_FALLBACKS?: string[] };
-        let resolved: UserRecord | null | undefined;
-
-        if (scenario.startsWith("login:")) {
-          const user = records.get(String(v.inputs.user))!;
-          await login(session, user, backend, { secret });
-        } else if (scenario.startsWith("get_user:")) {
-          resolved = await getUser(session, [backend], {
-            secret,
-            fallbackSecrets: settings.SECRET_KEY_FALLBACKS ?? [],
-          });
-        } else if (scenario.startsWith("logout:")) {
-          await logout(session);
-        } else if (scenario.startsWith("update_session_auth_hash")) {
-          const user = records.get(String(v.inputs.user ?? "alice"))!;
-          updateSessionAuthHash(session, user, { secret });
-        } else {
-          throw new Error(`unknown scenario ${scenario}`);
-        }
-
-        const expected = v.expected as {
-          session: Record<string, unknown>;
-          session_key_changed: boolean;
-          session_key_is_none: boolean;
-          user?: string | null;
-        };
-        expect(dataOf(session)).toEqual(expected.session);
-        expect(session.key === null).toBe(expected.session_key_is_none);
-        if ("user" in expected) expect(resolved?.username ?? null).toBe(expected.user);
-
-        const next = await nextRequest(engine, session);
-        expect(next.key !== key).toBe(expected.session_key_changed);
-        if (next.key !== null) expect(dataOf(next.session)).toEqual(expected.session);
-        if (next.key !== key) {
-          // The old record is gone: replaying the old cookie is an empty, anonymous session.
-          const replay = await engine.load(key);
-          expect(replay.key).toBeNull();
-          expect(replay.keys()).toEqual([]);
-        }
-        expect(await users.findById("1")).not.toBeNull();
-      });
-    }
-
-    it("the 3.2-only legacy sha1 hash is a mismatch for Porter: anonymous and flushed", async () => {
-      const v = ofKind("auth.glue").find((x) => String(x.inputs.scenario).includes("legacy sha1"));
-      expect(v).toBeDefined();
-      const { engine, backend, secret } = await vectorWorld(v!);
-      const { session } = await saved(engine, v!.inputs.session as Record<string, unknown>);
-      expect(await getUser(session, [backend], { secret })).toBeNull();
-      expect(session.key).toBeNull();
-      expect(session.keys()).toEqual([]);
+  function initialData(v: Vector, records: Map<string, UserRecord>, secret: string): Record<string, unknown> {
+    const initial = v.inputs.initial ?? v.inputs.session;
+    if (typeof initial === "object" && initial !== null) return { ...(initial as Record<string, unknown>) };
+    const loggedIn = (user: UserRecord, hash: string | undefined) => ({
+      [SESSION_KEY]: user.id,
+      ...(hash === undefined
+        ? {}
+        : { [BACKEND_SESSION_KEY]: DJANGO_MODEL_BACKEND_ID, [HASH_SESSION_KEY]: hash }),
+      x: 1,
     });
-  },
-);
+    const alice = records.get("alice")!;
+    switch (initial) {
+      case "logged in as alice (matching hash) + {'x': 1}":
+        return loggedIn(alice, getSessionAuthHash(alice.passwordHash, secret));
+      case "logged in as bob + {'x': 1}": {
+        const bob = records.get("bob")!;
+        return loggedIn(bob, getSessionAuthHash(bob.passwordHash, secret));
+      }
+      case "alice id with stale hash + {'x': 1}":
+        return loggedIn(alice, getSessionAuthHash(`${alice.passwordHash}stale`, secret));
+      case "alice id only + {'x': 1}":
+        return { [SESSION_KEY]: alice.id, x: 1 };
+      default:
+        throw new Error(`unknown initial session description: ${String(initial)}`);
+    }
+  }
+
+  for (const v of ofKind("auth.glue")) {
+    const scenario = String(v.inputs.scenario);
+    if (scenario.includes("legacy sha1")) {
+      it.skip(`${v.id} — Django 3.2 only: the legacy sha1 session hash; Porter follows 4.x+ (AU-17), see the test below`, () => {});
+      continue;
+    }
+    it(v.id, async () => {
+      const { engine, users, backend, records, secret } = await vectorWorld(v);
+      const { key, session } = await saved(engine, initialData(v, records, secret));
+      const settings = (v.inputs.settings ?? {}) as { SECRET_KEY_FALLBACKS?: string[] };
+      let resolved: UserRecord | null | undefined;
+
+      if (scenario.startsWith("login:")) {
+        const user = records.get(String(v.inputs.user))!;
+        await login(session, user, backend, { secret });
+      } else if (scenario.startsWith("get_user:")) {
+        resolved = await getUser(session, [backend], {
+          secret,
+          fallbackSecrets: settings.SECRET_KEY_FALLBACKS ?? [],
+        });
+      } else if (scenario.startsWith("logout:")) {
+        await logout(session);
+      } else if (scenario.startsWith("update_session_auth_hash")) {
+        const user = records.get(String(v.inputs.user ?? "alice"))!;
+        updateSessionAuthHash(session, user, { secret });
+      } else {
+        throw new Error(`unknown scenario ${scenario}`);
+      }
+
+      const expected = v.expected as {
+        session: Record<string, unknown>;
+        session_key_changed: boolean;
+        session_key_is_none: boolean;
+        user?: string | null;
+      };
+      expect(dataOf(session)).toEqual(expected.session);
+      expect(session.key === null).toBe(expected.session_key_is_none);
+      if ("user" in expected) expect(resolved?.username ?? null).toBe(expected.user);
+
+      const next = await nextRequest(engine, session);
+      expect(next.key !== key).toBe(expected.session_key_changed);
+      if (next.key !== null) expect(dataOf(next.session)).toEqual(expected.session);
+      if (next.key !== key) {
+        // The old record is gone: replaying the old cookie is an empty, anonymous session.
+        const replay = await engine.load(key);
+        expect(replay.key).toBeNull();
+        expect(replay.keys()).toEqual([]);
+      }
+      expect(await users.findById("1")).not.toBeNull();
+    });
+  }
+
+  it("the 3.2-only legacy sha1 hash is a mismatch for Porter: anonymous and flushed", async () => {
+    const v = ofKind("auth.glue").find((x) => String(x.inputs.scenario).includes("legacy sha1"));
+    expect(v).toBeDefined();
+    const { engine, backend, secret } = await vectorWorld(v!);
+    const { session } = await saved(engine, v!.inputs.session as Record<string, unknown>);
+    expect(await getUser(session, [backend], { secret })).toBeNull();
+    expect(session.key).toBeNull();
+    expect(session.keys()).toEqual([]);
+  });
+});
 
 describe("login", () => {
   it("rotates the key of an anonymous session, keeps its data, and leaves nothing under the old key (LIFE-01)", async () => {

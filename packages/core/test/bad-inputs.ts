@@ -26,3 +26,8 @@ export function badInputs(target: string): BadInput[] {
           },
     );
 }
+
+/** Every corpus entry as stored (generated values not built); throws if the corpus is missing. */
+export function rawBadInputs(): readonly BadInput[] {
+  return corpus;
+}

@@ -5,7 +5,6 @@
  * was (`DJANGO_HASHER_DEFAULTS`), with salted MD5 enabled because the generating settings listed it.
  * argon2 and bcrypt are reported as unsupported, by name, as skipped tests.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   type CheckPasswordResult,
@@ -20,8 +19,7 @@ import {
   UNUSABLE_PASSWORD_PREFIX,
   UNUSABLE_PASSWORD_SUFFIX_LENGTH,
 } from "../src/auth/index.js";
-
-const VECTORS = process.env.PORTER_DJANGO_VECTORS ?? "/work/shared/interop/django-vectors.json";
+import { vectorsOf } from "./vectors.js";
 
 interface Vector {
   id: string;
@@ -31,10 +29,7 @@ interface Vector {
   expected: unknown;
 }
 
-const vectors: Vector[] = existsSync(VECTORS)
-  ? (JSON.parse(readFileSync(VECTORS, "utf8")) as { vectors: Vector[] }).vectors
-  : [];
-const ofKind = (kind: string) => vectors.filter((v) => v.kind === kind);
+const ofKind = (kind: string) => vectorsOf(kind) as unknown as Vector[];
 
 type Version = keyof typeof DJANGO_HASHER_DEFAULTS;
 const versionOf = (v: Vector | string): Version => {
@@ -82,7 +77,7 @@ function check(version: Version, password: string, encoded: string): Promise<Che
   return result;
 }
 
-describe.skipIf(vectors.length === 0)("Django password-hasher vectors", () => {
+describe("Django password-hasher vectors", () => {
   beforeAll(async () => {
     for (const v of ofKind("hashers.check_password")) {
       const { password, encoded } = v.inputs as { password: string; encoded: string };

@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { describeMessageStorage } from "../src/conformance/message-storage.js";
 import {
@@ -30,8 +29,8 @@ import {
   SUCCESS,
   WARNING,
 } from "../src/index.js";
+import { vectorsOf } from "./vectors.js";
 
-const VECTORS = process.env.PORTER_DJANGO_VECTORS ?? "/work/shared/interop/django-vectors.json";
 interface Vector {
   id: string;
   kind: string;
@@ -39,10 +38,7 @@ interface Vector {
   inputs: Record<string, unknown>;
   expected: unknown;
 }
-const vectors: Vector[] = existsSync(VECTORS)
-  ? (JSON.parse(readFileSync(VECTORS, "utf8")) as { vectors: Vector[] }).vectors
-  : [];
-const ofKind = (kind: string) => vectors.filter((v) => v.kind === kind);
+const ofKind = (kind: string) => vectorsOf(kind) as unknown as Vector[];
 
 // ---------------------------------------------------------------------------------------------
 // A small cookie storage of this test's own (unsigned), sized in bytes, with Django's sentinel
@@ -430,7 +426,7 @@ describe("fallback storage", () => {
   });
 });
 
-describe.skipIf(vectors.length === 0)("Django message vectors", () => {
+describe("Django message vectors", () => {
   for (const v of ofKind("messages.session.serialize")) {
     it(v.id, async () => {
       const legacy = v.django_version.startsWith("3.");
