@@ -254,6 +254,87 @@ describe("scripts", () => {
   });
 });
 
+describe("write coalescing", () => {
+  /** Counts the socket writes a client makes, and the bytes of each. */
+  function countWrites(redis: Redis): { writes: number[]; restore: () => void } {
+    const stream = (redis as unknown as { stream: import("node:net").Socket }).stream;
+    const writes: number[] = [];
+    const original = stream._writev?.bind(stream);
+    const single = stream._write.bind(stream);
+    stream._writev = (chunks, cb) => {
+      writes.push(chunks.reduce((n, c) => n + Buffer.byteLength(c.chunk as string), 0));
+      original!(chunks, cb);
+    };
+    stream._write = (chunk, encoding, cb) => {
+      writes.push(Buffer.byteLength(chunk as string));
+      single(chunk, encoding, cb);
+    };
+    return {
+      writes,
+      restore() {
+        stream._writev = original;
+        stream._write = single;
+      },
+    };
+  }
+
+  it("sends the commands issued in one tick in one socket write, in order, and each gets its own answer", async () => {
+    const own = new Redis(REDIS_URL);
+    own.on("error", () => {});
+    await own.ping();
+    const store = createRedisSessionStore({ client: own, prefix: `test:${randomUUID()}:` });
+    const expiresAt = Date.now() + 60_000;
+    const keys = Array.from({ length: 20 }, newKey);
+    await Promise.all(keys.map((k, i) => store.create(k, `v${i}`, expiresAt)));
+    const counter = countWrites(own);
+    try {
+      const read = await Promise.all(keys.map((k) => store.get(k)));
+      expect(read.map((r) => r?.data)).toEqual(keys.map((_, i) => `v${i}`));
+      expect(counter.writes.length).toBe(1);
+      // A command alone is not held back: it is written on the next tick, without waiting.
+      counter.writes.length = 0;
+      expect((await store.get(keys[0]!))?.data).toBe("v0");
+      expect(counter.writes.length).toBe(1);
+      // Updates of one key in one tick keep their order: the first wins, the second conflicts.
+      counter.writes.length = 0;
+      const [first, second] = await Promise.allSettled([
+        store.update(keys[1]!, { data: "first", expiresAt, version: 1 }),
+        store.update(keys[1]!, { data: "second", expiresAt, version: 1 }),
+      ]);
+      expect(first.status).toBe("fulfilled");
+      expect(second.status === "rejected" && PorterError.is(second.reason, "SESSION_CONFLICT")).toBe(true);
+      expect(counter.writes.length).toBe(1);
+      expect((await store.get(keys[1]!))?.data).toBe("first");
+    } finally {
+      counter.restore();
+      await Promise.all(keys.map((k) => store.delete(k)));
+      await own.quit();
+    }
+  });
+
+  it("leaves a client that pipelines by itself (enableAutoPipelining) to do so", async () => {
+    const own = new Redis(REDIS_URL, { enableAutoPipelining: true });
+    own.on("error", () => {});
+    await own.ping();
+    const store = createRedisSessionStore({ client: own, prefix: `test:${randomUUID()}:` });
+    const stream = (own as unknown as { stream: import("node:net").Socket }).stream;
+    let corks = 0;
+    const cork = stream.cork.bind(stream);
+    stream.cork = () => {
+      corks++;
+      cork();
+    };
+    try {
+      const keys = Array.from({ length: 5 }, newKey);
+      expect(await Promise.all(keys.map((k) => store.get(k)))).toEqual([null, null, null, null, null]);
+      expect(corks).toBe(0);
+      expect(stream.writableCorked).toBe(0);
+    } finally {
+      await own.quit();
+    }
+  });
+});
+
 describe("configuration", () => {
   it.each([
     ["empty", ""],
