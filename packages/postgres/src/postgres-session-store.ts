@@ -130,14 +130,19 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
       if (!Number.isSafeInteger(record.version) || record.version < 0 || record.version > 2 ** 31 - 2) {
         throw new InvalidArgumentError("record.version must be a non-negative integer");
       }
-      const result = await db.query<{ new_version: number | null; live_version: number | null }>(
-        sql.update([key, data, deadline, record.version, liveFrom()]),
+      const now = liveFrom();
+      const result = await db.query<{ version: number }>(
+        sql.update([key, data, deadline, record.version, now]),
         false,
       );
       const row = result.rows[0];
-      if (row?.new_version != null)
-        return { data: record.data, expiresAt: deadline, version: row.new_version };
-      if (row?.live_version == null) throw new SessionMissingError(key);
+      if (row !== undefined) return { data: record.data, expiresAt: deadline, version: row.version };
+      // The rare path costs a second round trip. A writer that slips in between can only turn
+      // "conflict" into "missing" (it deleted the row) or the other way round (the key was
+      // re-created): either answer was true at some moment after the update failed.
+      const { liveVersion } = sql as ReturnType<typeof porterStatements>;
+      const live = await db.query<{ version: number }>(liveVersion([key, now]), true);
+      if (live.rows[0] === undefined) throw new SessionMissingError(key);
       throw new SessionConflictError(key);
     },
 
@@ -182,20 +187,17 @@ function porterStatements(T: string) {
        ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at, version = 1
        WHERE s.expires_at < $4`,
     ),
-    // `cur` locks the row and, under READ COMMITTED, sees the latest committed version of it;
-    // so the answer tells a stale version (conflict) from a deleted or expired row (missing)
-    // exactly, even when another writer commits while this statement runs.
+    // The compare-and-set is the WHERE: under READ COMMITTED an UPDATE that meets a row another
+    // transaction is writing waits for it and re-checks the WHERE on the latest committed
+    // version, so two writers of one version can never both succeed.
     update: statement(
-      `WITH cur AS (
-         SELECT key, version, expires_at FROM ${T} WHERE key = $1 FOR UPDATE
-       ), upd AS (
-         UPDATE ${T} AS s SET data = $2, expires_at = $3, version = s.version + 1
-         FROM cur WHERE s.key = cur.key AND cur.version = $4 AND cur.expires_at >= $5
-         RETURNING s.version
-       )
-       SELECT (SELECT version FROM upd) AS new_version,
-              (SELECT version FROM cur WHERE expires_at >= $5) AS live_version`,
+      `UPDATE ${T} SET data = $2, expires_at = $3, version = version + 1
+       WHERE key = $1 AND version = $4 AND expires_at >= $5
+       RETURNING version`,
     ),
+    // Only after an update matched nothing: is there a live row (then the version was stale,
+    // a conflict) or not (the session is gone)?
+    liveVersion: statement(`SELECT version FROM ${T} WHERE key = $1 AND expires_at >= $2`),
     touch: statement(`UPDATE ${T} SET expires_at = $2 WHERE key = $1 AND expires_at >= $3`),
     delete: statement(`DELETE FROM ${T} WHERE key = $1`),
     clear: statement(
