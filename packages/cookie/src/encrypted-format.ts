@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomFillSync } from "node:crypto";
-import { base64UrlDecode, base64UrlEncode } from "@porter/core";
+import { base64UrlEncode } from "@porter/core";
+import { decodeBase64Url } from "./base64url.js";
 import {
   type CookieFormat,
   EXPIRED,
@@ -29,6 +30,28 @@ export function encryptionInfo(purpose: string): string {
 /** The AES-256 key for one secret and purpose. */
 export function deriveEncryptionKey(secret: Uint8Array, purpose: string): Buffer {
   return Buffer.from(hkdfSync("sha256", secret, HKDF_SALT, encryptionInfo(purpose), 32));
+}
+
+const TWO_32 = 2 ** 32;
+/** The high 32 bits of the largest safe integer, 2^53 - 1: a larger high word is not a safe integer. */
+const MAX_SAFE_HIGH = 0x1f_ffff;
+
+/** `value` as an unsigned 64-bit big-endian integer; anything but a non-negative safe integer throws. */
+function writeUint64(buffer: Buffer, offset: number, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    // Throws the RangeError (or, for a fraction, BigInt's) that was always thrown here.
+    buffer.writeBigUInt64BE(BigInt(value), offset);
+    return;
+  }
+  buffer.writeUInt32BE(Math.floor(value / TWO_32), offset);
+  buffer.writeUInt32BE(value >>> 0, offset + 4);
+}
+
+/** The unsigned 64-bit big-endian integer at `offset`, or -1 when it passes 2^53 - 1. */
+function readUint64(buffer: Buffer, offset: number): number {
+  const high = buffer.readUInt32BE(offset);
+  if (high > MAX_SAFE_HIGH) return -1;
+  return high * TWO_32 + buffer.readUInt32BE(offset + 4);
 }
 
 // Nonces come from a CSPRNG pool refilled in blocks: one syscall per 1024 cookies, none reused.
@@ -75,8 +98,8 @@ export function encryptedFormat(keys: readonly Buffer[], purpose: string): Cooki
   return {
     seal(data, issuedAt, expiresAt) {
       const header = Buffer.alloc(HEADER_BYTES);
-      header.writeBigUInt64BE(BigInt(expiresAt), 0);
-      header.writeBigUInt64BE(BigInt(issuedAt), 8);
+      writeUint64(header, 0, expiresAt);
+      writeUint64(header, 8, issuedAt);
       const nonce = nextNonce();
       const cipher = createCipheriv("aes-256-gcm", keys[0]!, nonce, { authTagLength: TAG_BYTES });
       cipher.setAAD(aad);
@@ -97,9 +120,8 @@ export function encryptedFormat(keys: readonly Buffer[], purpose: string): Cooki
         value.length <= MAX_VALUE_LENGTH &&
         value.startsWith(ENCRYPTED_PREFIX)
       ) {
-        const decoded = base64UrlDecode(value.slice(ENCRYPTED_PREFIX.length));
-        if (decoded !== null && decoded.length >= MIN_BYTES)
-          bytes = Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength);
+        const decoded = decodeBase64Url(value.slice(ENCRYPTED_PREFIX.length));
+        if (decoded !== null && decoded.length >= MIN_BYTES) bytes = decoded;
       }
       const input = bytes ?? dummy;
       let plain: Buffer | null = null;
@@ -109,21 +131,14 @@ export function encryptedFormat(keys: readonly Buffer[], purpose: string): Cooki
         index = i;
       }
       if (bytes === null || plain === null) return INVALID;
-      const expiresAt = plain.readBigUInt64BE(0);
-      const issuedAt = plain.readBigUInt64BE(8);
-      if (expiresAt > BigInt(Number.MAX_SAFE_INTEGER) || issuedAt > BigInt(Number.MAX_SAFE_INTEGER))
-        return INVALID;
+      const expiresAt = readUint64(plain, 0);
+      const issuedAt = readUint64(plain, 8);
+      if (expiresAt < 0 || issuedAt < 0) return INVALID;
       const data = bytesToText(plain.subarray(HEADER_BYTES));
       if (data === null) return INVALID;
-      if (Number(issuedAt) > now + MAX_FUTURE_SKEW_MS) return INVALID;
-      if (Number(expiresAt) <= now) return EXPIRED;
-      return {
-        ok: true,
-        data,
-        issuedAt: Number(issuedAt),
-        expiresAt: Number(expiresAt),
-        usedFallback: index > 0,
-      };
+      if (issuedAt > now + MAX_FUTURE_SKEW_MS) return INVALID;
+      if (expiresAt <= now) return EXPIRED;
+      return { ok: true, data, issuedAt, expiresAt, usedFallback: index > 0 };
     },
   };
 }
