@@ -25,6 +25,15 @@ export interface SessionSettings {
   readonly expireAtBrowserClose: boolean;
 }
 
+/** The own enumerable string-keyed values of `data`, in order (without `Object.entries`' pair arrays). */
+function toMap(data: SessionData | null): Map<string, unknown> {
+  const map = new Map<string, unknown>();
+  if (data === null) return map;
+  const keys = Object.keys(data);
+  for (let i = 0; i < keys.length; i++) map.set(keys[i]!, data[keys[i]!]);
+  return map;
+}
+
 /**
  * A loaded session with Django's semantics (`SessionBase`): `accessed` on any read,
  * `modified` on any write, data in insertion order. It records this request's own changes
@@ -48,7 +57,7 @@ export class PorterSession implements Session {
   ) {
     this.#settings = settings;
     this.#key = key;
-    this.#data = new Map(data === null ? [] : Object.entries(data));
+    this.#data = toMap(data);
     this.state = { rotate: false, reissue: false, ...state };
   }
 
@@ -197,7 +206,7 @@ export class PorterSession implements Session {
 
   /** Replays this request's own changes on data another request wrote meanwhile. */
   rebase(fresh: SessionData, record: SessionRecord): void {
-    const data = this.#cleared ? new Map<string, unknown>() : new Map(Object.entries(fresh));
+    const data = this.#cleared ? new Map<string, unknown>() : toMap(fresh);
     for (const [name, change] of this.#changes) {
       if (change === DELETED) data.delete(name);
       else data.set(name, change.value);
