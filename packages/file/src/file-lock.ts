@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, linkSync, lstatSync, openSync, readSync, unlinkSync } from "node:fs";
-import { link, lstat, open, unlink } from "node:fs/promises";
+import { lstat, open, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { StoreUnavailableError } from "@porter/core";
+import { discard, linkFile, lstatIno, unlinkFile } from "./fs-util.js";
 
 const { O_CREAT, O_EXCL, O_WRONLY, O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 const HOST = hostname();
@@ -16,6 +17,11 @@ export interface LockOptions {
    * are held for one read and one write, so this is far beyond any honest hold.
    */
   readonly staleMs: number;
+}
+
+interface Template {
+  readonly path: string;
+  readonly ino: number;
 }
 
 /** Lock files and owner templates in a directory carry these names. */
@@ -87,7 +93,9 @@ export class FileLocker {
   readonly #dir: string;
   readonly #options: LockOptions;
   readonly #tails = new Map<string, Promise<void>>();
-  #template: { path: string; ino: number } | undefined;
+  #template: Template | undefined;
+  /** The template being made, shared by every caller that needs it meanwhile. */
+  #making: Promise<Template> | undefined;
 
   constructor(dir: string, options: LockOptions) {
     this.#dir = dir;
@@ -106,11 +114,11 @@ export class FileLocker {
     this.#tails.set(lockPath, tail);
     try {
       await previous;
-      await this.#acquire(lockPath, deadline);
+      const ino = await this.#acquire(lockPath, deadline);
       try {
         return await fn();
       } finally {
-        await this.#release(lockPath);
+        await this.#release(lockPath, ino);
       }
     } finally {
       done();
@@ -143,25 +151,16 @@ export class FileLocker {
 
   /** Makes sure this locker's template exists, so `tryLockSync` can work. */
   async prepare(): Promise<void> {
-    if (this.#template !== undefined) {
+    const template = this.#template;
+    if (template !== undefined) {
       try {
-        if ((await lstat(this.#template.path)).ino === this.#template.ino) return;
+        if ((await lstat(template.path)).ino === template.ino) return;
       } catch {
         // Removed from under us: make a new one.
       }
+      if (this.#template === template) this.#template = undefined;
     }
-    const token = randomBytes(12).toString("hex");
-    const path = join(this.#dir, `.porter-lock.${process.pid}.${token}`);
-    const handle = await open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o600);
-    try {
-      await handle.writeFile(`${process.pid}\n${HOST}\n${token}\n`);
-      this.#template = { path, ino: (await handle.stat()).ino };
-    } catch (err) {
-      await handle.close().catch(() => {});
-      await unlink(path).catch(() => {});
-      throw err;
-    }
-    await handle.close();
+    await this.#current();
   }
 
   /** Removes the template. Locks still held by this process stay until released. */
@@ -171,17 +170,48 @@ export class FileLocker {
     if (template !== undefined) await unlink(template.path).catch(() => {});
   }
 
-  async #tryLink(lockPath: string): Promise<boolean> {
+  /**
+   * This locker's template, made if there is none. Concurrent callers share one making: each
+   * making its own would leave all but one template orphaned on disk.
+   */
+  #current(): Promise<Template> | Template {
+    if (this.#template !== undefined) return this.#template;
+    this.#making ??= this.#make().finally(() => {
+      this.#making = undefined;
+    });
+    return this.#making;
+  }
+
+  async #make(): Promise<Template> {
+    const token = randomBytes(12).toString("hex");
+    const path = join(this.#dir, `.porter-lock.${process.pid}.${token}`);
+    const handle = await open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o600);
+    let template: Template;
+    try {
+      await handle.writeFile(`${process.pid}\n${HOST}\n${token}\n`);
+      template = { path, ino: (await handle.stat()).ino };
+    } catch (err) {
+      await handle.close().catch(() => {});
+      await unlink(path).catch(() => {});
+      throw err;
+    }
+    await handle.close();
+    this.#template = template;
+    return template;
+  }
+
+  /** Links this locker's template at `lockPath`: the template's inode, or null if the lock is held. */
+  async #tryLink(lockPath: string): Promise<number | null> {
     for (let attempt = 0; ; attempt++) {
-      if (this.#template === undefined) await this.prepare();
+      const template = await this.#current();
       try {
-        await link((this.#template as { path: string }).path, lockPath);
-        return true;
+        await linkFile(template.path, lockPath);
+        return template.ino;
       } catch (err) {
-        if (code(err) === "EEXIST") return false;
+        if (code(err) === "EEXIST") return null;
         // The template vanished (a directory cleanup): make it again, once.
         if (code(err) === "ENOENT" && attempt === 0) {
-          this.#template = undefined;
+          if (this.#template === template) this.#template = undefined;
           continue;
         }
         throw err;
@@ -206,26 +236,29 @@ export class FileLocker {
    */
   async #break(lockPath: string): Promise<boolean> {
     const breaker = `${lockPath}.break`;
-    if (!(await this.#tryLink(breaker))) {
+    const ino = await this.#tryLink(breaker);
+    if (ino === null) {
       // A breaker that died mid-break leaves this behind; it is only ever held for a moment.
-      if (await ownerGone(breaker)) await unlink(breaker).catch(() => {});
+      if (await ownerGone(breaker)) await discard(breaker);
       return false;
     }
     try {
       if (!(await this.#stale(lockPath))) return false;
-      await unlink(lockPath);
+      await unlinkFile(lockPath);
       return true;
     } catch {
       return false;
     } finally {
-      await unlink(breaker).catch(() => {});
+      await this.#release(breaker, ino);
     }
   }
 
-  async #acquire(lockPath: string, deadline: number): Promise<void> {
+  /** Takes the lock; resolves the inode it was taken with, which `#release` checks. */
+  async #acquire(lockPath: string, deadline: number): Promise<number> {
     let delay = 1;
     for (;;) {
-      if (await this.#tryLink(lockPath)) return;
+      const ino = await this.#tryLink(lockPath);
+      if (ino !== null) return ino;
       if ((await this.#stale(lockPath)) && (await this.#break(lockPath))) continue;
       if (Date.now() >= deadline) {
         throw new StoreUnavailableError("file store: timed out waiting for a lock held by another writer");
@@ -235,10 +268,15 @@ export class FileLocker {
     }
   }
 
-  async #release(lockPath: string): Promise<void> {
-    // If the lock was broken as stale and taken by someone else meanwhile, it is theirs now.
+  /**
+   * Removes the lock if it is still the one taken with template inode `ino`: if it was broken
+   * as stale and taken by someone else meanwhile, it is theirs now. (Compared with the inode
+   * the lock was taken with, not the current template's: the template may have been made
+   * again, or closed, while the lock was held.)
+   */
+  async #release(lockPath: string, ino: number): Promise<void> {
     try {
-      if ((await lstat(lockPath)).ino === this.#template?.ino) await unlink(lockPath);
+      if ((await lstatIno(lockPath)) === ino) await unlinkFile(lockPath);
     } catch {
       // Already gone.
     }

@@ -9,7 +9,7 @@ import {
   statSync,
   unlinkSync,
 } from "node:fs";
-import { link, opendir, rename, unlink } from "node:fs/promises";
+import { opendir } from "node:fs/promises";
 import { join } from "node:path";
 import {
   ConfigError,
@@ -32,7 +32,22 @@ import {
   HEADER_SIZE,
 } from "./file-format.js";
 import { FileLocker, ownerGoneSync, TEMPLATE_NAME } from "./file-lock.js";
-import { errno, openNoFollow, syncDir, unavailable, writeTemp } from "./fs-util.js";
+import {
+  closeFd,
+  DirWriter,
+  discard,
+  errno,
+  fsyncFd,
+  linkFile,
+  NO_FOLLOW,
+  openFd,
+  readAll,
+  readAt,
+  renameFile,
+  unavailable,
+  unlinkFile,
+  writeAt,
+} from "./fs-util.js";
 
 export interface FileSessionStoreOptions {
   /**
@@ -117,7 +132,7 @@ function resolveDir(dir: unknown): string {
  *   followed or written through.
  * - Writes are atomic and durable: a unique temp file in the same directory, `fsync`, then
  *   `link` (create: fails if the name is taken) or `rename` (update), then `fsync` of the
- *   directory. A failed write (disk full, read-only) leaves the previous version intact and no
+ *   directory, shared by concurrent writers (see `DirWriter`). A failed write (disk full, read-only) leaves the previous version intact and no
  *   temp file behind, and rejects with `StoreUnavailableError` (the errno error as `cause`).
  * - `update`, `touch`, `delete` and replacing an expired record hold a per-session lock that
  *   also works between processes, so a version check and its write are one step.
@@ -134,6 +149,7 @@ export function createFileSessionStore(options: FileSessionStoreOptions): FileSe
   const staleMs = positive("lockStaleMs", options.lockStaleMs ?? 30_000, 3_600_000);
   const root = resolveDir(options.dir);
   const locker = new FileLocker(root, { timeoutMs: lockTimeoutMs, staleMs });
+  const files = new DirWriter(root);
   const ownName = new RegExp(`^${prefix}([a-z0-9]{8,64})$`);
   const tempName = new RegExp(`^\\.${prefix}[a-z0-9]{8,64}\\.[0-9a-f]{16}\\.tmp$`);
 
@@ -149,16 +165,16 @@ export function createFileSessionStore(options: FileSessionStoreOptions): FileSe
     for (let attempt = 0; ; attempt++) {
       let buf: Buffer;
       try {
-        const handle = await openNoFollow(pathOf(key));
+        const fd = await openFd(pathOf(key), O_RDONLY | NO_FOLLOW);
         try {
           if (headerOnly) {
-            buf = Buffer.alloc(HEADER_SIZE);
-            buf = buf.subarray(0, (await handle.read(buf, 0, HEADER_SIZE, 0)).bytesRead);
+            buf = Buffer.allocUnsafe(HEADER_SIZE);
+            buf = buf.subarray(0, await readAt(fd, buf, HEADER_SIZE, 0));
           } else {
-            buf = await handle.readFile();
+            buf = await readAll(fd);
           }
         } finally {
-          await handle.close();
+          await closeFd(fd);
         }
       } catch (err) {
         const code = errno(err);
@@ -191,16 +207,18 @@ export function createFileSessionStore(options: FileSessionStoreOptions): FileSe
     }
   }
 
-  /** Replaces the file under `key` with `bytes`: temp file, fsync, rename, fsync the directory. */
+  /**
+   * Replaces the file under `key` with `bytes`: temp file, fsync, rename. The caller then
+   * awaits `files.sync()` before reporting success, so that the rename is on disk too.
+   */
   async function replace(key: string, bytes: Uint8Array): Promise<void> {
-    const tmp = await writeTemp(root, nameOf(key), bytes);
+    const tmp = await files.writeTemp(nameOf(key), bytes);
     try {
-      await rename(tmp, pathOf(key));
+      await renameFile(tmp, pathOf(key));
     } catch (err) {
-      await unlink(tmp).catch(() => {});
+      await discard(tmp);
       throw err;
     }
-    await syncDir(root);
   }
 
   return {
@@ -226,12 +244,12 @@ export function createFileSessionStore(options: FileSessionStoreOptions): FileSe
       const record: SessionRecord = { data, expiresAt, version: 1 };
       const bytes = encodeSessionFile(data, 1, expiresAt);
       return guarded("create", async () => {
-        const tmp = await writeTemp(root, nameOf(key), bytes);
+        const tmp = await files.writeTemp(nameOf(key), bytes);
         try {
           // link() fails with EEXIST when anything holds the name: creation never overwrites.
           try {
-            await link(tmp, pathOf(key));
-            await syncDir(root);
+            await linkFile(tmp, pathOf(key));
+            await files.sync();
             return record;
           } catch (err) {
             if (errno(err) !== "EEXIST") throw err;
@@ -247,20 +265,20 @@ export function createFileSessionStore(options: FileSessionStoreOptions): FileSe
               if (found.kind === "missing") {
                 // Lock-free creators may race us for a free name: link again, never rename.
                 try {
-                  await link(tmp, pathOf(key));
+                  await linkFile(tmp, pathOf(key));
                 } catch (err) {
                   if (errno(err) === "EEXIST") continue;
                   throw err;
                 }
               } else {
-                await rename(tmp, pathOf(key));
+                await renameFile(tmp, pathOf(key));
               }
-              await syncDir(root);
+              await files.sync();
               return record;
             }
           });
         } finally {
-          await unlink(tmp).catch(() => {});
+          await discard(tmp);
         }
       });
     },
@@ -268,16 +286,21 @@ export function createFileSessionStore(options: FileSessionStoreOptions): FileSe
     async update(key, record) {
       checkStoreKey(key);
       const { data, expiresAt, version } = checkSessionRecord(record);
-      return guarded("update", () =>
-        locker.withLock(lockOf(key), async () => {
+      return guarded("update", async () => {
+        const next = await locker.withLock(lockOf(key), async () => {
           const current = await probe(key, true);
           if (!live(current)) throw new SessionMissingError(key);
           if (current.version !== version) throw new SessionConflictError(key);
           const next: SessionRecord = { data, expiresAt, version: version + 1 };
           await replace(key, encodeSessionFile(data, next.version, expiresAt));
           return next;
-        }),
-      );
+        });
+        // The lock only has to cover the version check and the rename: the next writer reads
+        // what the rename made visible. Success waits for the directory fsync, which can be
+        // shared with other writers' and need not hold this session's lock meanwhile.
+        await files.sync();
+        return next;
+      });
     },
 
     async touch(key, expiresAt) {
@@ -285,22 +308,25 @@ export function createFileSessionStore(options: FileSessionStoreOptions): FileSe
       checkExpiresAt(expiresAt);
       await guarded("touch", () =>
         locker.withLock(lockOf(key), async () => {
-          let handle: Awaited<ReturnType<typeof openNoFollow>>;
+          let fd: number;
           try {
-            handle = await openNoFollow(pathOf(key), O_RDWR);
+            fd = await openFd(pathOf(key), O_RDWR | NO_FOLLOW);
           } catch (err) {
             if (errno(err) === "ENOENT" || errno(err) === "ELOOP") return;
             throw err;
           }
           try {
-            const head = Buffer.alloc(HEADER_SIZE);
-            const { bytesRead } = await handle.read(head, 0, HEADER_SIZE, 0);
-            const header = decodeHeader(head.subarray(0, bytesRead));
+            const head = Buffer.allocUnsafe(HEADER_SIZE);
+            const header = decodeHeader(head.subarray(0, await readAt(fd, head, HEADER_SIZE, 0)));
             if (typeof header === "string" || header.expiresAt <= clock()) return;
-            await handle.write(encodeExpiry(expiresAt), 0, 16, EXPIRY_OFFSET);
-            await handle.sync();
+            // 16 bytes at a fixed offset inside the header: a regular file takes them in one write.
+            const expiry = encodeExpiry(expiresAt);
+            if ((await writeAt(fd, expiry, 0, EXPIRY_OFFSET)) !== expiry.length) {
+              throw new Error("short write of the expiry");
+            }
+            await fsyncFd(fd);
           } finally {
-            await handle.close();
+            await closeFd(fd);
           }
         }),
       );
@@ -308,18 +334,19 @@ export function createFileSessionStore(options: FileSessionStoreOptions): FileSe
 
     async delete(key) {
       checkStoreKey(key);
-      await guarded("delete", () =>
-        locker.withLock(lockOf(key), async () => {
+      await guarded("delete", async () => {
+        const removed = await locker.withLock(lockOf(key), async () => {
           try {
             // unlink never follows a symlink: a planted link is removed, its target untouched.
-            await unlink(pathOf(key));
+            await unlinkFile(pathOf(key));
+            return true;
           } catch (err) {
-            if (errno(err) === "ENOENT") return;
+            if (errno(err) === "ENOENT") return false;
             throw err;
           }
-          await syncDir(root);
-        }),
-      );
+        });
+        if (removed) await files.sync();
+      });
     },
 
     async clearExpired() {

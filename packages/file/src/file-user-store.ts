@@ -20,7 +20,7 @@ import {
   validateUserRecord,
 } from "@porter/core";
 import { FileLocker } from "./file-lock.js";
-import { errno, openNoFollow, syncDir, unavailable, writeTemp } from "./fs-util.js";
+import { DirWriter, errno, openNoFollow, unavailable } from "./fs-util.js";
 
 export interface FileUserStoreOptions {
   /**
@@ -160,6 +160,7 @@ export function createFileUserStore(options: FileUserStoreOptions): FileUserStor
     if (errno(err) !== "ENOENT") throw new ConfigError(`file user store: cannot use path (${errno(err)})`);
   }
   const locker = new FileLocker(dir, { timeoutMs: lockTimeoutMs, staleMs: 30_000 });
+  const files = new DirWriter(dir);
   const lockPath = join(dir, `.${name}.lock`);
 
   let cache: { stamp: string; state: State } | undefined;
@@ -206,14 +207,14 @@ export function createFileUserStore(options: FileUserStoreOptions): FileUserStor
       return await locker.withLock(lockPath, async () => {
         const next = cloneState(await load());
         const result = change(next);
-        const tmp = await writeTemp(dir, name, Buffer.from(serialize(next), "utf8"));
+        const tmp = await files.writeTemp(name, Buffer.from(serialize(next), "utf8"));
         try {
           await rename(tmp, path);
         } catch (err) {
           await unlink(tmp).catch(() => {});
           throw err;
         }
-        await syncDir(dir);
+        await files.sync();
         return result;
       });
     } catch (err) {

@@ -14,7 +14,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { PorterError } from "@porter/core";
+import { PorterError, type SessionRecord } from "@porter/core";
 import { createManualClock } from "@porter/core/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeHeader, decodeSessionFile, encodeSessionFile, HEADER_SIZE } from "../src/file-format.js";
@@ -178,6 +178,28 @@ describe("a planted symlink", () => {
   });
 });
 
+describe("a planted FIFO", () => {
+  it("never hangs a read or a write, and is left as it is", async () => {
+    const store = newStore();
+    const key = newKey();
+    await run("mkfifo", [store.pathOf(key)]);
+    expect(await store.get(key)).toBeNull();
+    for (const attempt of [
+      store.update(key, { data: "x", expiresAt: Date.now() + HOUR, version: 1 }),
+      store.touch(key, Date.now() + HOUR),
+      store.create(key, "x", Date.now() + HOUR),
+    ]) {
+      const err = await attempt.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(PorterError.is(err), String(err)).toBe(true);
+    }
+    expect(lstatSync(store.pathOf(key)).isFIFO()).toBe(true);
+    expect(leftovers(store.dir)).toEqual([]);
+  });
+});
+
 describe("file format", () => {
   it("keeps well-formed data as UTF-8 and ill-formed data as UTF-16LE, exactly", async () => {
     const store = newStore();
@@ -309,6 +331,28 @@ describe("locks", () => {
     expect((await store.get(key))?.data).toBe("b");
     await store.close();
     await impatient.close();
+    expect(leftovers(store.dir)).toEqual([]);
+  });
+
+  it("concurrent first writes of a fresh store share one lock template and leave no lock behind", async () => {
+    const store = newStore();
+    const keys = Array.from({ length: 30 }, newKey);
+    // create takes no lock, so the updates below are this store's first locks, all at once.
+    const created = await Promise.all(keys.map((key) => store.create(key, "a", Date.now() + HOUR)));
+    const updated = await Promise.all(
+      keys.map((key, i) => store.update(key, { ...(created[i] as SessionRecord), data: "b" })),
+    );
+    expect(updated.map((r) => r.version)).toEqual(keys.map(() => 2));
+    expect(readdirSync(store.dir).filter((name) => TEMPLATE_NAME.test(name))).toHaveLength(1);
+    expect(leftovers(store.dir)).toEqual([]);
+    // The locks are really free: another store on the directory (as another process) takes them.
+    const other = createFileSessionStore({ dir: store.dir, lockTimeoutMs: 200 });
+    await Promise.all(
+      keys.map((key) => other.update(key, { data: "c", expiresAt: Date.now() + HOUR, version: 2 })),
+    );
+    expect((await store.get(keys[0] as string))?.data).toBe("c");
+    await store.close();
+    await other.close();
     expect(leftovers(store.dir)).toEqual([]);
   });
 
