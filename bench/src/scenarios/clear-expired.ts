@@ -44,7 +44,7 @@ async function liveReads(read: (i: number) => Promise<unknown>, stop: Promise<un
  * each of three identical-sized tables; the time to remove the expired ones, and the slowest
  * read of a live session from 4 readers while it runs, for:
  * - one raw `DELETE … WHERE expires_at < now` (the floor: one statement, one transaction);
- * - Porter's `clearExpired()` (batches of 5000 with `FOR UPDATE SKIP LOCKED`);
+ * - Porter's `clearExpired()` (batches of 5000 rows locked with `FOR UPDATE SKIP LOCKED`, deleted by `ctid`);
  * - connect-pg-simple's `pruneSessions()` (one DELETE, like the raw one, on its own layout).
  */
 export async function clearExpired(expired: number, live: number): Promise<Finding> {
