@@ -272,8 +272,9 @@ describe("write coalescing", () => {
     return {
       writes,
       restore() {
-        stream._writev = original;
-        stream._write = single;
+        // Both are Socket.prototype methods: dropping the own overrides restores them.
+        Reflect.deleteProperty(stream, "_writev");
+        Reflect.deleteProperty(stream, "_write");
       },
     };
   }
