@@ -2,47 +2,38 @@ import { describe, expect, it } from "vitest";
 import { describeSessionStore } from "../src/conformance/index.js";
 import { createManualClock } from "../src/conformance/runner.js";
 import type { SessionStore } from "../src/contracts.js";
-import { PorterError, StoreUnavailableError } from "../src/errors.js";
+import { PorterError } from "../src/errors.js";
 import { cachedSessionStore } from "../src/stores/cached-session-store.js";
 import { createMemorySessionStore } from "../src/stores/memory-session-store.js";
+import {
+  brokenStore,
+  cachedOverBroken,
+  cachedOverMemory,
+  closedMemoryStore,
+  inspectBacking,
+  inspectMemory,
+} from "./memory-kit-helpers.js";
 
 const clock = createManualClock();
 
 describeSessionStore("memory (injected clock)", {
   create: () => createMemorySessionStore({ clock: clock.now }),
   clock,
-  inspect: async (store, key) => {
-    const record = await store.get(key);
-    return record === null ? null : { data: record.data, expiresAt: record.expiresAt };
-  },
+  inspect: inspectMemory,
+  unreachable: closedMemoryStore,
 });
 
-describeSessionStore("memory (real time)", { create: () => createMemorySessionStore() });
-
-/** A store whose backend is down: every call fails the way a driver would. */
-function brokenStore(): SessionStore {
-  const fail = async (): Promise<never> => {
-    throw new StoreUnavailableError("backend down", { cause: new Error("ECONNREFUSED") });
-  };
-  return {
-    contractVersion: 1,
-    capabilities: { versioned: true, nativeExpiry: true, touch: true, clearExpired: false },
-    get: fail,
-    create: fail,
-    update: fail,
-    touch: fail,
-    delete: fail,
-  };
-}
+describeSessionStore("memory (real time)", {
+  create: () => createMemorySessionStore(),
+  inspect: inspectMemory,
+  unreachable: closedMemoryStore,
+});
 
 describeSessionStore("cachedSessionStore (memory cache in front of a memory store)", {
-  create: () =>
-    cachedSessionStore({
-      cache: createMemorySessionStore({ clock: clock.now }),
-      store: createMemorySessionStore({ clock: clock.now }),
-    }),
+  create: () => cachedOverMemory(clock.now),
   clock,
-  unreachable: () => cachedSessionStore({ cache: createMemorySessionStore(), store: brokenStore() }),
+  inspect: inspectBacking,
+  unreachable: cachedOverBroken,
   deadlineMs: 1000,
 });
 

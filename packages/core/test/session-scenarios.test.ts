@@ -4,27 +4,30 @@ import { createManualClock, type TestRunner } from "../src/conformance/runner.js
 import { describeSessionScenarios } from "../src/conformance/session-scenarios.js";
 import type { SessionRecord, SessionStore } from "../src/contracts.js";
 import { PorterError, SessionExistsError, SessionMissingError } from "../src/errors.js";
-import { cachedSessionStore } from "../src/stores/cached-session-store.js";
 import { createMemorySessionStore, type MemorySessionStore } from "../src/stores/memory-session-store.js";
+import {
+  cachedOverBroken,
+  cachedOverMemory,
+  closedMemoryStore,
+  inspectBacking,
+  inspectMemory,
+} from "./memory-kit-helpers.js";
 
 const clock = createManualClock();
 
 describeSessionStore("memory (scenarios)", {
   create: () => createMemorySessionStore({ clock: clock.now }),
   clock,
-  inspect: async (store, key) => {
-    const record = await store.get(key);
-    return record === null ? null : { data: record.data, expiresAt: record.expiresAt };
-  },
+  inspect: inspectMemory,
+  unreachable: closedMemoryStore,
 });
 
 describeSessionStore("cachedSessionStore (scenarios)", {
-  create: () =>
-    cachedSessionStore({
-      cache: createMemorySessionStore({ clock: clock.now }),
-      store: createMemorySessionStore({ clock: clock.now }),
-    }),
+  create: () => cachedOverMemory(clock.now),
   clock,
+  inspect: inspectBacking,
+  unreachable: cachedOverBroken,
+  deadlineMs: 1000,
 });
 
 /** Registers the engine scenarios into a map instead of a runner, to run them by hand. */

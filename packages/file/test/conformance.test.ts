@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createManualClock, describeSessionStore, type InspectedRecord } from "@porter/core/conformance";
@@ -27,9 +27,22 @@ async function inspect(store: FileSessionStore, key: string): Promise<InspectedR
     : { data: record.data, expiresAt: record.expiresAt };
 }
 
+/**
+ * A store whose directory is gone: removed after the store was made, and a regular file put in
+ * its place (as when the volume holding it is lost), so every path under it fails.
+ */
+async function unreachable(): Promise<FileSessionStore> {
+  const dir = join(root, `gone-${++n}`);
+  const store = createFileSessionStore({ dir });
+  await rm(dir, { recursive: true, force: true });
+  await writeFile(dir, "not a directory");
+  return store;
+}
+
 describeSessionStore("file", {
   create: () => createFileSessionStore({ dir: join(root, `real-${++n}`) }),
   inspect,
+  unreachable,
 });
 
 const clock = createManualClock();
@@ -37,4 +50,5 @@ describeSessionStore("file, injected clock", {
   create: () => createFileSessionStore({ dir: join(root, `clock-${++n}`), clock: clock.now }),
   inspect,
   clock,
+  unreachable,
 });

@@ -26,6 +26,14 @@ async function rawRow(store: PostgresSessionStore, key: string, django: boolean)
   return row === undefined ? null : { data: decodeStoredText(row.data), expiresAt: Number(row.expires_at) };
 }
 
+/** A store whose server is gone: nothing listens on port 1. */
+const unreachable = (django = false) =>
+  createPostgresSessionStore({
+    connectionString: "postgres://postgres@127.0.0.1:1/test",
+    connectTimeoutMs: 1000,
+    django,
+  });
+
 const clock = createManualClock();
 describeSessionStore<PostgresSessionStore>("postgres (application's pool, injected clock)", {
   create: async () => {
@@ -40,11 +48,7 @@ describeSessionStore<PostgresSessionStore>("postgres (application's pool, inject
   },
   inspect: (store, key) => rawRow(store, key, false),
   clock,
-  unreachable: () =>
-    createPostgresSessionStore({
-      connectionString: "postgres://postgres@127.0.0.1:1/test",
-      connectTimeoutMs: 1000,
-    }),
+  unreachable: () => unreachable(),
   deadlineMs: 3000,
 });
 
@@ -60,6 +64,8 @@ describeSessionStore<PostgresSessionStore>("postgres (own pool, real clock)", {
     return store;
   },
   inspect: (store, key) => rawRow(store, key, false),
+  unreachable: () => unreachable(),
+  deadlineMs: 3000,
 });
 
 // Django's session_key is varchar(40) and the engine hands Django mode 32-character keys; the
@@ -67,6 +73,16 @@ describeSessionStore<PostgresSessionStore>("postgres (own pool, real clock)", {
 const djangoClock = createManualClock();
 const shorten = (key: unknown) =>
   typeof key === "string" && /^[a-z0-9]{41,64}$/.test(key) ? key.slice(0, 40) : key;
+function withShortKeys(store: PostgresSessionStore): PostgresSessionStore {
+  return {
+    ...store,
+    get: (key) => store.get(shorten(key) as string),
+    create: (key, data, expiresAt) => store.create(shorten(key) as string, data, expiresAt),
+    update: (key, record) => store.update(shorten(key) as string, record),
+    touch: (key, expiresAt) => store.touch(shorten(key) as string, expiresAt),
+    delete: (key) => store.delete(shorten(key) as string),
+  };
+}
 describeSessionStore<PostgresSessionStore>("postgres (Django table)", {
   create: async () => {
     const store = createPostgresSessionStore({
@@ -77,15 +93,10 @@ describeSessionStore<PostgresSessionStore>("postgres (Django table)", {
       clock: djangoClock.now,
     });
     await store.ensureSchema();
-    return {
-      ...store,
-      get: (key) => store.get(shorten(key) as string),
-      create: (key, data, expiresAt) => store.create(shorten(key) as string, data, expiresAt),
-      update: (key, record) => store.update(shorten(key) as string, record),
-      touch: (key, expiresAt) => store.touch(shorten(key) as string, expiresAt),
-      delete: (key) => store.delete(shorten(key) as string),
-    };
+    return withShortKeys(store);
   },
   inspect: (store, key) => rawRow(store, shorten(key) as string, true),
   clock: djangoClock,
+  unreachable: () => withShortKeys(unreachable(true)),
+  deadlineMs: 3000,
 });

@@ -44,4 +44,6 @@ describeSessionStore("redis, injected clock", {
   },
   inspect,
   clock,
+  unreachable,
+  deadlineMs: 3000,
 });

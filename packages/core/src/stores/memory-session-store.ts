@@ -1,5 +1,10 @@
 import type { SessionRecord, SessionStore } from "../contracts.js";
-import { SessionConflictError, SessionExistsError, SessionMissingError } from "../errors.js";
+import {
+  SessionConflictError,
+  SessionExistsError,
+  SessionMissingError,
+  StoreUnavailableError,
+} from "../errors.js";
 import { checkStoreKey } from "./session-args.js";
 
 export interface MemorySessionStoreOptions {
@@ -10,6 +15,8 @@ export interface MemorySessionStoreOptions {
 export interface MemorySessionStore extends SessionStore {
   /** Records held, expired ones included (until `clearExpired`). */
   readonly size: number;
+  /** Drops every record; from then on every call rejects with `StoreUnavailableError`, as a closed network store's do. */
+  close(): Promise<void>;
 }
 
 /**
@@ -19,6 +26,12 @@ export interface MemorySessionStore extends SessionStore {
 export function createMemorySessionStore(options: MemorySessionStoreOptions = {}): MemorySessionStore {
   const now = options.clock ?? Date.now;
   const records = new Map<string, SessionRecord>();
+  let closed = false;
+  /** Checks the key, and that the store still serves. */
+  const serving = (key: string): void => {
+    if (closed) throw new StoreUnavailableError("memory session store: the store was closed");
+    checkStoreKey(key);
+  };
 
   const live = (key: string): SessionRecord | undefined => {
     const record = records.get(key);
@@ -32,18 +45,18 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
       return records.size;
     },
     async get(key) {
-      checkStoreKey(key);
+      serving(key);
       return live(key) ?? null;
     },
     async create(key, data, expiresAt) {
-      checkStoreKey(key);
+      serving(key);
       if (live(key) !== undefined) throw new SessionExistsError(key);
       const record = { data, expiresAt, version: 1 };
       records.set(key, record);
       return record;
     },
     async update(key, record) {
-      checkStoreKey(key);
+      serving(key);
       const current = live(key);
       if (current === undefined) throw new SessionMissingError(key);
       if (current.version !== record.version) throw new SessionConflictError(key);
@@ -52,15 +65,16 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
       return next;
     },
     async touch(key, expiresAt) {
-      checkStoreKey(key);
+      serving(key);
       const current = live(key);
       if (current !== undefined) records.set(key, { ...current, expiresAt });
     },
     async delete(key) {
-      checkStoreKey(key);
+      serving(key);
       records.delete(key);
     },
     async clearExpired() {
+      if (closed) throw new StoreUnavailableError("memory session store: the store was closed");
       const t = now();
       let removed = 0;
       for (const [key, record] of records) {
@@ -70,6 +84,10 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
         }
       }
       return removed;
+    },
+    async close() {
+      closed = true;
+      records.clear();
     },
   };
 }

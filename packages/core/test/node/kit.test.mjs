@@ -8,5 +8,15 @@ const clock = createManualClock();
 describeSessionStore("memory under node:test", {
   create: () => createMemorySessionStore({ clock: clock.now }),
   clock,
+  inspect: async (store, key) => {
+    const record = await store.get(key);
+    return record === null ? null : { data: record.data, expiresAt: record.expiresAt };
+  },
+  // A closed memory store no longer serves: the in-process equivalent of a backend that is gone.
+  unreachable: async () => {
+    const store = createMemorySessionStore();
+    await store.close();
+    return store;
+  },
   runner: nodeTestRunner(t),
 });
