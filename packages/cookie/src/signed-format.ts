@@ -1,5 +1,4 @@
-import { createHmac } from "node:crypto";
-import { b62Encode, base64UrlEncode, constantTimeEqual, derivedHmacKey } from "@porter/core";
+import { b62Encode, base64UrlEncode, Signer } from "@porter/core";
 import { decodeBase64Url } from "./base64url.js";
 import {
   type CookieFormat,
@@ -18,21 +17,6 @@ export const SIGNED_PREFIX = "s1.";
 /** The signer salt for a purpose: the HMAC key is derived from it, so purposes never share a key. */
 export function signedSalt(purpose: string): string {
   return `porter.cookie-session.v1/hmac-sha256/${purpose}`;
-}
-
-/**
- * The HMAC key for one secret and purpose, derived exactly as core's `Signer` (Django's
- * `salted_hmac`) derives it for the salt `signedSalt(purpose)`: H(salt + "signer" + secret). So a
- * value is verifiable by `new Signer({ key: secret, salt: signedSalt(purpose) })` and the other
- * way round.
- */
-function signedHmacKey(secret: Uint8Array, purpose: string): Buffer {
-  return derivedHmacKey(`${signedSalt(purpose)}signer`, secret, "sha256");
-}
-
-/** base64url(HMAC-SHA256(key, text)), the signature after the last `:`. */
-function signatureOf(key: Buffer, text: string): string {
-  return createHmac("sha256", key).update(text, "utf8").digest("base64url");
 }
 
 const BASE62_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -107,46 +91,42 @@ export function parseSignedLayout(text: string): SignedLayout | null {
 
 /**
  * HMAC-SHA256, readable by the client: `s1.` + base64url(data) + `:` + base62(issuedAt ms) + `.` +
- * base62(expiresAt ms) + `:` + base64url(MAC). The MAC (core's `Signer` layout: the key is
- * derived from `signedSalt(purpose)`) covers every byte before the last `:` exactly as
- * transmitted and is checked, in constant time, before anything is decoded.
+ * base62(expiresAt ms) + `:` + base64url(MAC). The MAC (core's `Signer`, salt `signedSalt(purpose)`)
+ * covers every byte before the last `:` exactly as transmitted and is checked, in constant
+ * time, before anything is decoded.
  */
 export function signedFormat(secrets: readonly Uint8Array[], purpose: string): CookieFormat {
-  const keys = secrets.map((secret) => signedHmacKey(secret, purpose));
+  const signer = new Signer({
+    key: secrets[0]!,
+    fallbackKeys: secrets.slice(1),
+    salt: signedSalt(purpose),
+    algorithm: "sha256",
+  });
 
   return {
     seal(data, issuedAt, expiresAt) {
-      const text = `${SIGNED_PREFIX}${base64UrlEncode(data)}:${b62EncodeMs(issuedAt)}.${b62EncodeMs(expiresAt)}`;
-      return `${text}:${signatureOf(keys[0]!, text)}`;
+      return signer.sign(
+        `${SIGNED_PREFIX}${base64UrlEncode(data)}:${b62EncodeMs(issuedAt)}.${b62EncodeMs(expiresAt)}`,
+      );
     },
 
     open(value, now): Opened | Refused {
       if (typeof value !== "string" || value.length > MAX_VALUE_LENGTH) return INVALID;
-      const at = value.lastIndexOf(":");
-      if (at < 0) return INVALID;
-      const text = value.slice(0, at);
-      // Text with a lone surrogate needs no refusing here: UTF-8 can only spell it as U+FFFD for
-      // the MAC, but anything but the ASCII layout is refused below once the MAC has verified.
-      // Compared as UTF-8 bytes, in time that depends only on the lengths. The expected
-      // signature is base64url, ASCII, so its latin-1 bytes are its UTF-8 bytes.
-      const given = Buffer.from(value.slice(at + 1), "utf8");
-      let index = -1;
-      for (let i = 0; i < keys.length; i++) {
-        if (constantTimeEqual(given, Buffer.from(signatureOf(keys[i]!, text), "latin1"))) {
-          index = i;
-          break;
-        }
+      let verified: { value: string; usedFallback: boolean };
+      try {
+        // The MAC is checked in constant time, with each secret in turn, before anything else.
+        verified = signer.unsignDetailed(value);
+      } catch {
+        return INVALID;
       }
-      // Only now, with the MAC verified, is the text read.
-      if (index < 0) return INVALID;
-      const layout = parseSignedLayout(text);
+      const layout = parseSignedLayout(verified.value);
       if (layout === null) return INVALID;
       const data = bytesToText(layout.bytes);
       if (data === null) return INVALID;
       const { issuedAt, expiresAt } = layout;
       if (issuedAt > now + MAX_FUTURE_SKEW_MS) return INVALID;
       if (expiresAt <= now) return EXPIRED;
-      return { ok: true, data, issuedAt, expiresAt, usedFallback: index > 0 };
+      return { ok: true, data, issuedAt, expiresAt, usedFallback: verified.usedFallback };
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   PorterError,
   SignatureExpiredError,
 } from "../errors.js";
+import { isWellFormedText } from "../stores/text.js";
 import { b62Decode, b62Encode } from "./base62.js";
 import { compress, DEFAULT_MAX_DECOMPRESSED_BYTES, inflateBounded } from "./compress.js";
 import { PYTHON_JSON_MAX_DEPTH, pythonJsonDumps, pythonJsonLoads } from "./python-json.js";
@@ -80,8 +81,8 @@ function checkKey(key: unknown, what: string): SigningKey {
 }
 
 const LATIN1_ONLY = /^[\u0000-\u00ff]*$/;
-/** A lone surrogate: UTF-8 turns every one into U+FFFD, so two different strings would share a MAC. */
-const LONE_SURROGATE = /\p{Cs}/u;
+// Text with a lone surrogate is refused (`isWellFormedText`, a native scan): UTF-8 turns every
+// lone surrogate into U+FFFD, so two different strings would share a MAC.
 
 /**
  * Django's `django.core.signing.Signer`: `value + sep + base64url(HMAC(H(salt + "signer" + key), value))`.
@@ -141,7 +142,7 @@ export class Signer {
   /** `value + sep + signature(value)`. */
   sign(value: string): string {
     if (typeof value !== "string") throw new InvalidArgumentError("Signer.sign takes a string");
-    if (LONE_SURROGATE.test(value))
+    if (!isWellFormedText(value))
       throw new InvalidArgumentError("cannot sign a string with a lone surrogate");
     return `${value}${this.sep}${this.signature(value)}`;
   }
@@ -157,7 +158,7 @@ export class Signer {
       throw new InvalidArgumentError("maxAge needs a TimestampSigner: a Signer's values carry no timestamp");
     }
     if (typeof signed !== "string") throw new BadSignatureError("signed value is not a string");
-    if (LONE_SURROGATE.test(signed)) throw new BadSignatureError("signed value is not well-formed text");
+    if (!isWellFormedText(signed)) throw new BadSignatureError("signed value is not well-formed text");
     const at = signed.lastIndexOf(this.sep);
     if (at < 0) throw new BadSignatureError(`no "${this.sep}" found in value`);
     const value = signed.slice(0, at);
