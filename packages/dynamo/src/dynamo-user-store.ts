@@ -159,10 +159,21 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
     return Item;
   };
 
-  /** Puts `item` if `condition` holds; resolves false when it does not. */
-  const putIf = async (item: Item, condition: string, values?: Item): Promise<boolean> => {
+  /** Runs a conditional write; resolves false when its condition does not hold. */
+  const whenCondition = async (write: Promise<unknown>): Promise<boolean> => {
     try {
-      await conn.send("PutItem", (c, abortSignal) =>
+      await write;
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  };
+
+  /** Puts `item` if `condition` holds; resolves false when it does not. */
+  const putIf = (item: Item, condition: string, values?: Item): Promise<boolean> =>
+    whenCondition(
+      conn.send("PutItem", (c, abortSignal) =>
         c.send(
           new PutItemCommand({
             TableName: table,
@@ -173,18 +184,13 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
           }),
           { abortSignal },
         ),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
-    }
-  };
+      ),
+    );
 
   /** Deletes `pk` (if `condition` holds, when given); resolves false when it does not. */
-  const deleteIf = async (pk: string, condition?: string, values?: Item): Promise<boolean> => {
-    try {
-      await conn.send("DeleteItem", (c, abortSignal) =>
+  const deleteIf = (pk: string, condition?: string, values?: Item): Promise<boolean> =>
+    whenCondition(
+      conn.send("DeleteItem", (c, abortSignal) =>
         c.send(
           new DeleteItemCommand({
             TableName: table,
@@ -199,13 +205,8 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
           }),
           { abortSignal },
         ),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
-    }
-  };
+      ),
+    );
 
   /**
    * Claims `username` for user `id`. Resolves the claim's time, or `undefined` when another
