@@ -1,6 +1,7 @@
 import type { SessionCodec, SessionData } from "../contracts.js";
 import { ConfigError, DecodeError, InvalidArgumentError, SessionTooLargeError } from "../errors.js";
 import { describeValue } from "../signing/python-json.js";
+import { MEMBER_CODEC, type MemberCodec, RawMember, splitMembers } from "./json-members.js";
 
 /**
  * The reserved key that marks a tagged value in `jsonCodec`'s output. A user object that has this
@@ -258,18 +259,56 @@ export function jsonCodec(options: JsonCodecOptions = {}): SessionCodec {
     }
   };
 
-  return {
+  const checkSize = (text: string): string => {
+    const size = utf8Length(text, maxBytes);
+    if (size > maxBytes) throw new SessionTooLargeError(size, maxBytes);
+    return text;
+  };
+
+  const tooLarge = (text: string): boolean => text.length > maxBytes || utf8Length(text, maxBytes) > maxBytes;
+
+  const members: MemberCodec = {
+    split(text) {
+      if (typeof text !== "string" || tooLarge(text)) return null;
+      return splitMembers(text, maxDepth, JSON_CODEC_TAG);
+    },
+    member(raw) {
+      let value: unknown;
+      try {
+        value = JSON.parse(raw.text);
+      } catch (error) {
+        throw new DecodeError("session data is not JSON", { cause: error });
+      }
+      return raw.tagged ? revive(value, 1) : value;
+    },
+    encodeMembers(entries) {
+      // The same text `encode` writes for the same data, member by member; a member that was
+      // never decoded is its stored text again.
+      let text = "{";
+      let first = true;
+      for (const [key, value] of entries) {
+        if (!first) text += ",";
+        first = false;
+        text +=
+          value instanceof RawMember
+            ? `${value.keyText}:${value.text}`
+            : `${JSON.stringify(key)}:${JSON.stringify(prepare(value, 1))}`;
+      }
+      text += "}";
+      return checkSize(entries.has(JSON_CODEC_TAG) ? `{"${JSON_CODEC_TAG}":"Object","v":${text}}` : text);
+    },
+  };
+
+  const codec: SessionCodec & { readonly [MEMBER_CODEC]: MemberCodec } = {
     name: "json",
+    [MEMBER_CODEC]: members,
     encode(data: SessionData): string {
       if (!isPlainObject(data)) throw new InvalidArgumentError("session data must be a plain object");
-      const text = JSON.stringify(prepare(data, 0));
-      const size = utf8Length(text, maxBytes);
-      if (size > maxBytes) throw new SessionTooLargeError(size, maxBytes);
-      return text;
+      return checkSize(JSON.stringify(prepare(data, 0)));
     },
     decode(text: string): SessionData {
       if (typeof text !== "string") throw new DecodeError("session data is not a string");
-      if (text.length > maxBytes || utf8Length(text, maxBytes) > maxBytes) {
+      if (tooLarge(text)) {
         throw new DecodeError(`session data is larger than ${maxBytes} bytes`);
       }
       let parsed: unknown;
@@ -284,4 +323,5 @@ export function jsonCodec(options: JsonCodecOptions = {}): SessionCodec {
       return data;
     },
   };
+  return codec;
 }

@@ -1,4 +1,5 @@
 import { jsonCodec } from "../codec/index.js";
+import { memberCodecOf } from "../codec/json-members.js";
 import type {
   ClientSessionStore,
   CookieOptions,
@@ -19,7 +20,7 @@ import { cookieSerializer, readCookie, serializeDeletionCookie, validateCookieOp
 import { createDeadlineRunner } from "./deadlines.js";
 import { DEFAULT_SESSION_AGE } from "./expiry.js";
 import { hashSessionKey, isSessionKey, newSessionKey } from "./keys.js";
-import { PorterSession } from "./session.js";
+import { PorterSession, type SessionSettings, UNREADABLE } from "./session.js";
 
 /** Security and lifecycle events, for logs and metrics. They never carry a raw key or secret. */
 export type SessionEvent =
@@ -153,7 +154,29 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   };
   validateCookieOptions(cookieName, cookieOptions);
 
-  const settings = { now, defaultAge: maxAge, expireAtBrowserClose: options.expireAtBrowserClose ?? false };
+  // A codec that can split records lets a request decode only the values it reads, and save
+  // the others as they were stored.
+  const members = memberCodecOf(codec);
+  const settings: SessionSettings = {
+    now,
+    defaultAge: maxAge,
+    expireAtBrowserClose: options.expireAtBrowserClose ?? false,
+    ...(members === undefined
+      ? {}
+      : {
+          readMember: (raw) => {
+            try {
+              return members.member(raw);
+            } catch (error) {
+              emit({
+                type: "corrupt-record",
+                reason: error instanceof Error ? error.message : "undecodable",
+              });
+              return UNREADABLE;
+            }
+          },
+        }),
+  };
   // Busy sessions are hashed once, not on every request: a bounded map of recent keys.
   const hashed = new Map<string, string>();
   const storeKey = hashKeys
@@ -180,6 +203,15 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     }
   }
 
+  /** A stored record's data: split into undecoded members where the codec can, else decoded whole. */
+  function decodeStored(text: string): SessionData | Map<string, unknown> | null {
+    return members?.split(text) ?? decode(text);
+  }
+
+  function encodeSession(session: PorterSession): string {
+    return members === undefined ? codec.encode(session.toData()) : members.encodeMembers(session.members());
+  }
+
   function fresh(incomingCookie: string | undefined): PorterSession {
     return new PorterSession(settings, null, null, { incomingCookie, loadedKey: null, record: null });
   }
@@ -197,7 +229,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
         if (PorterError.is(error, "STORE_UNAVAILABLE")) throw error;
         decoded = null;
       }
-      const data = decoded !== null && decoded.expiresAt > now() ? decode(decoded.data) : null;
+      const data = decoded !== null && decoded.expiresAt > now() ? decodeStored(decoded.data) : null;
       if (data === null) {
         emit({ type: "bad-cookie" });
         return fresh(cookieValue);
@@ -219,7 +251,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       emit({ type: "unknown-key" });
       return fresh(cookieValue);
     }
-    const data = decode(record.data);
+    const data = decodeStored(record.data);
     if (data === null) return fresh(cookieValue);
     return new PorterSession(settings, cookieValue, data, {
       incomingCookie: cookieValue,
@@ -265,7 +297,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
   async function updateRecord(session: PorterSession, key: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const record = session.state.record!;
-      const data = codec.encode(session.toData());
+      const data = encodeSession(session);
       const expiresAt = now() + session.expiryAge * 1000;
       try {
         session.state.record = await call(() =>
@@ -287,7 +319,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
           emit({ type: "interrupted" });
           throw new SessionInterruptedError();
         }
-        session.rebase(decode(latest.data) ?? {}, latest);
+        session.rebase(decodeStored(latest.data) ?? {}, latest);
       }
     }
   }
@@ -304,7 +336,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     if (!(session.modified || saveEveryRequest || session.state.reissue || due)) {
       return { ...NO_RESULT, vary: session.accessed };
     }
-    const value = await client!.encode(codec.encode(session.toData()), expiresAt);
+    const value = await client!.encode(encodeSession(session), expiresAt);
     session.state.record = { data: "", expiresAt, version: 0 };
     return { setCookie: sessionCookie(value, session), key: null, vary: true };
   }
@@ -323,8 +355,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
       // cycleKey/flush: the new record exists before the old one goes, and the old one never
       // receives this request's data (so it can never carry a login).
       let key: string | null = null;
-      if (!empty)
-        key = await createRecord(session, codec.encode(session.toData()), now() + session.expiryAge * 1000);
+      if (!empty) key = await createRecord(session, encodeSession(session), now() + session.expiryAge * 1000);
       if (loadedKey !== null && loadedKey !== key) {
         await call(() => server!.delete(storeKey(loadedKey)));
         emit({ type: key === null ? "deleted" : "rotated" });
@@ -367,11 +398,7 @@ export function createSessionEngine(options: SessionEngineOptions): SessionEngin
     }
 
     if (!empty && (session.modified || saveEveryRequest)) {
-      const key = await createRecord(
-        session,
-        codec.encode(session.toData()),
-        now() + session.expiryAge * 1000,
-      );
+      const key = await createRecord(session, encodeSession(session), now() + session.expiryAge * 1000);
       return { setCookie: sessionCookie(key, session), key, vary: true };
     }
     if (empty && session.state.incomingCookie !== undefined) return deletion(session);

@@ -1,3 +1,4 @@
+import { RawMember } from "../codec/json-members.js";
 import type { Session, SessionData, SessionRecord } from "../contracts.js";
 import { InvalidArgumentError } from "../errors.js";
 import { EXPIRY_KEY, expiresAtBrowserClose, expiryAge, expiryDate, pythonIsoFormat } from "./expiry.js";
@@ -23,7 +24,15 @@ export interface SessionSettings {
   readonly now: () => number;
   readonly defaultAge: number;
   readonly expireAtBrowserClose: boolean;
+  /**
+   * Decodes a member loaded as its JSON text (see `RawMember`); `UNREADABLE` when it cannot be
+   * (the engine reports it), and the member then reads as absent.
+   */
+  readonly readMember?: (raw: RawMember) => unknown;
 }
+
+/** What `SessionSettings.readMember` answers for a member that cannot be decoded. */
+export const UNREADABLE: unique symbol = Symbol("unreadable");
 
 /** The own enumerable string-keyed values of `data`, in order (without `Object.entries`' pair arrays). */
 function toMap(data: SessionData | null): Map<string, unknown> {
@@ -38,6 +47,10 @@ function toMap(data: SessionData | null): Map<string, unknown> {
  * A loaded session with Django's semantics (`SessionBase`): `accessed` on any read,
  * `modified` on any write, data in insertion order. It records this request's own changes
  * so that a version conflict at commit can be resolved by replaying them on fresh data.
+ *
+ * Values may arrive undecoded (`RawMember`, from a codec that splits records): each is decoded
+ * the first time anything reads it, and one that is never read is saved again as it was
+ * stored. A value that fails to decode reads as absent, and the engine reports it.
  */
 export class PorterSession implements Session {
   #data: Map<string, unknown>;
@@ -52,13 +65,36 @@ export class PorterSession implements Session {
   constructor(
     settings: SessionSettings,
     key: string | null,
-    data: SessionData | null,
+    data: SessionData | Map<string, unknown> | null,
     state: Omit<SessionState, "rotate" | "reissue"> & Partial<SessionState>,
   ) {
     this.#settings = settings;
     this.#key = key;
-    this.#data = toMap(data);
+    this.#data = data instanceof Map ? data : toMap(data);
     this.state = { rotate: false, reissue: false, ...state };
+  }
+
+  /** The value under `name`, decoded now if it was loaded undecoded. */
+  #read(name: string): unknown {
+    const value = this.#data.get(name);
+    return value instanceof RawMember ? this.#decodeMember(name, value) : value;
+  }
+
+  #decodeMember(name: string, raw: RawMember): unknown {
+    const { readMember } = this.#settings;
+    const value = readMember === undefined ? UNREADABLE : readMember(raw);
+    if (value === UNREADABLE) {
+      this.#data.delete(name);
+      return undefined;
+    }
+    this.#data.set(name, value);
+    return value;
+  }
+
+  /** Decodes every value still undecoded. */
+  #readAll(): Map<string, unknown> {
+    for (const [name, value] of this.#data) if (value instanceof RawMember) this.#decodeMember(name, value);
+    return this.#data;
   }
 
   get key(): string | null {
@@ -80,7 +116,7 @@ export class PorterSession implements Session {
 
   get<T = unknown>(name: string): T | undefined {
     this.#accessed = true;
-    return this.#data.get(name) as T | undefined;
+    return this.#read(name) as T | undefined;
   }
 
   set(name: string, value: unknown): void {
@@ -93,6 +129,9 @@ export class PorterSession implements Session {
 
   has(name: string): boolean {
     this.#accessed = true;
+    const value = this.#data.get(name);
+    // Only a tagged member can fail to decode (the record's grammar was checked at load).
+    if (value instanceof RawMember && value.tagged) this.#decodeMember(name, value);
     return this.#data.has(name);
   }
 
@@ -107,8 +146,9 @@ export class PorterSession implements Session {
   pop<T = unknown>(name: string, ...fallback: [T] | []): T {
     this.#accessed = true;
     if (this.#data.has(name)) {
-      const value = this.#data.get(name) as T;
-      this.delete(name);
+      const value = this.#read(name) as T;
+      if (this.#data.has(name)) this.delete(name);
+      else if (fallback.length === 1) return fallback[0] as T;
       return value;
     }
     if (fallback.length === 1) return fallback[0] as T;
@@ -117,7 +157,10 @@ export class PorterSession implements Session {
 
   setdefault<T = unknown>(name: string, value: T): T {
     this.#accessed = true;
-    if (this.#data.has(name)) return this.#data.get(name) as T;
+    if (this.#data.has(name)) {
+      const current = this.#read(name);
+      if (this.#data.has(name)) return current as T;
+    }
     this.set(name, value);
     return value;
   }
@@ -130,15 +173,15 @@ export class PorterSession implements Session {
 
   keys(): string[] {
     this.#accessed = true;
-    return [...this.#data.keys()];
+    return [...this.#readAll().keys()];
   }
   values(): unknown[] {
     this.#accessed = true;
-    return [...this.#data.values()];
+    return [...this.#readAll().values()];
   }
   entries(): [string, unknown][] {
     this.#accessed = true;
-    return [...this.#data.entries()];
+    return [...this.#readAll().entries()];
   }
 
   clear(): void {
@@ -177,13 +220,13 @@ export class PorterSession implements Session {
   }
 
   get expiryAge(): number {
-    return expiryAge(this.#data.get(EXPIRY_KEY), this.#settings.now(), this.#settings.defaultAge);
+    return expiryAge(this.#read(EXPIRY_KEY), this.#settings.now(), this.#settings.defaultAge);
   }
   get expiryDate(): Date {
-    return new Date(expiryDate(this.#data.get(EXPIRY_KEY), this.#settings.now(), this.#settings.defaultAge));
+    return new Date(expiryDate(this.#read(EXPIRY_KEY), this.#settings.now(), this.#settings.defaultAge));
   }
   get expireAtBrowserClose(): boolean {
-    return expiresAtBrowserClose(this.#data.get(EXPIRY_KEY), this.#settings.expireAtBrowserClose);
+    return expiresAtBrowserClose(this.#read(EXPIRY_KEY), this.#settings.expireAtBrowserClose);
   }
 
   // --- for the engine -------------------------------------------------------------------
@@ -191,12 +234,17 @@ export class PorterSession implements Session {
   /** The data as a plain object for the codec (own properties only, in insertion order). */
   toData(): SessionData {
     const out: SessionData = {};
-    for (const [k, v] of this.#data) {
+    for (const [k, v] of this.#readAll()) {
       if (k === "__proto__")
         Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
       else out[k] = v;
     }
     return out;
+  }
+
+  /** The data as held, undecoded members included, for a codec that writes them back as they were. */
+  members(): ReadonlyMap<string, unknown> {
+    return this.#data;
   }
 
   /** Takes a newly issued key (after a create). */
@@ -205,8 +253,8 @@ export class PorterSession implements Session {
   }
 
   /** Replays this request's own changes on data another request wrote meanwhile. */
-  rebase(fresh: SessionData, record: SessionRecord): void {
-    const data = this.#cleared ? new Map<string, unknown>() : toMap(fresh);
+  rebase(fresh: SessionData | Map<string, unknown>, record: SessionRecord): void {
+    const data = this.#cleared ? new Map<string, unknown>() : fresh instanceof Map ? fresh : toMap(fresh);
     for (const [name, change] of this.#changes) {
       if (change === DELETED) data.delete(name);
       else data.set(name, change.value);
