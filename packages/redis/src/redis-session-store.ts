@@ -13,7 +13,7 @@ import {
   StoreUnavailableError,
 } from "@porter/core";
 import { type Cluster, Redis, type RedisOptions } from "ioredis";
-import { decodeData, encodeData } from "./data-encoding.js";
+import { decodeRecord, encodeRecord } from "./data-encoding.js";
 
 export interface RedisSessionStoreOptions {
   /**
@@ -46,7 +46,7 @@ export interface RedisSessionStoreOptions {
 /** A `SessionStore` on Redis, plus what tests and tools need to find its keys. */
 export interface RedisSessionStore extends SessionStore {
   readonly prefix: string;
-  /** The Redis key that holds the session stored under `key` (one hash per session). */
+  /** The Redis key that holds the session stored under `key` (one string value per session). */
   redisKey(key: string): string;
   touch(key: string, expiresAt: number): Promise<void>;
   /** Quits the client the store created from `url`; a client it was given stays open. */
@@ -55,42 +55,56 @@ export interface RedisSessionStore extends SessionStore {
 
 const PREFIX_PATTERN = /^[A-Za-z0-9:_.-]{1,128}$/;
 
-// One hash per session: d = data, f = data format ("8" UTF-8, "16" UTF-16LE), v = version,
-// x = expiresAt (epoch ms, also set natively with PEXPIREAT). `now` comes from the app's clock
-// so that a record the app considers expired is treated as gone even if Redis still holds it.
-const CREATE = `
-local x = redis.call('HGET', KEYS[1], 'x')
-if x then
-  if tonumber(x) > tonumber(ARGV[4]) then return 0 end
-  redis.call('DEL', KEYS[1])
+// One string per session, `<version>:<expiresAt>:<format>:<data>` (see data-encoding.ts), with
+// the deadline also set natively (PXAT). `now` comes from the app's clock so that a record the
+// app considers expired is treated as gone even if Redis still holds it. A key that holds
+// something else (another type, or a string that is not a record) counts as absent: `create`
+// replaces it, and `update` and `touch` leave it alone.
+// The header's version and deadline, read exactly as the client reads them (data-encoding.ts).
+const HEADER = `
+local function header(s)
+  local v, x, f = string.match(s, '^(%d+):(%d+):(%d+):')
+  if not v or #v > 15 or #x > 15 or (f ~= '8' and f ~= '16') then return nil end
+  return tonumber(v), tonumber(x)
+end`;
+
+const CREATE = `${HEADER}
+local h = redis.pcall('GETRANGE', KEYS[1], 0, 39)
+if type(h) == 'string' then
+  local v, x = header(h)
+  if v and x > tonumber(ARGV[3]) then return 0 end
 end
-if tonumber(ARGV[3]) <= tonumber(ARGV[4]) then return 1 end
-redis.call('HSET', KEYS[1], 'd', ARGV[1], 'f', ARGV[2], 'v', '1', 'x', ARGV[3])
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+if tonumber(ARGV[2]) <= tonumber(ARGV[3]) then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
 return 1`;
 
-const UPDATE = `
-local cur = redis.call('HMGET', KEYS[1], 'v', 'x')
-if not cur[1] or not cur[2] or tonumber(cur[2]) <= tonumber(ARGV[5]) then return -1 end
-if cur[1] ~= ARGV[1] then return -2 end
-local nv = tonumber(cur[1]) + 1
-if tonumber(ARGV[4]) <= tonumber(ARGV[5]) then
+const UPDATE = `${HEADER}
+local h = redis.pcall('GETRANGE', KEYS[1], 0, 39)
+if type(h) ~= 'string' then return -1 end
+local v, x = header(h)
+if not v or x <= tonumber(ARGV[4]) then return -1 end
+if v ~= tonumber(ARGV[1]) then return -2 end
+if tonumber(ARGV[3]) <= tonumber(ARGV[4]) then
   redis.call('DEL', KEYS[1])
-  return nv
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
 end
-redis.call('HSET', KEYS[1], 'd', ARGV[2], 'f', ARGV[3], 'v', tostring(nv), 'x', ARGV[4])
-redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-return nv`;
+return v + 1`;
 
-const TOUCH = `
-local x = redis.call('HGET', KEYS[1], 'x')
-if not x or tonumber(x) <= tonumber(ARGV[2]) then return 0 end
+const TOUCH = `${HEADER}
+local cur = redis.pcall('GET', KEYS[1])
+if type(cur) ~= 'string' then return 0 end
+local v, x = header(cur)
+if not v or x <= tonumber(ARGV[2]) then return 0 end
 if tonumber(ARGV[1]) <= tonumber(ARGV[2]) then
   redis.call('DEL', KEYS[1])
   return 1
 end
-redis.call('HSET', KEYS[1], 'x', ARGV[1])
-redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+local vt, xt = string.match(cur, '^(%d+):(%d+):')
+redis.call('SET', KEYS[1], vt .. ':' .. ARGV[1] .. string.sub(cur, #vt + #xt + 2), 'PXAT', ARGV[1])
 return 1`;
 
 type Arg = string | Buffer;
@@ -175,17 +189,24 @@ function writeCoalescer(client: Redis | Cluster): () => void {
   };
 }
 
+/** A `get` of a key that holds another type: no session of ours. */
+function isWrongType(error: unknown): boolean {
+  const cause = error instanceof StoreUnavailableError ? error.cause : error;
+  return cause instanceof Error && cause.message.startsWith("WRONGTYPE");
+}
+
 function unavailable(what: string, cause: unknown): StoreUnavailableError {
   return new StoreUnavailableError(`redis session store: ${what} failed; is Redis reachable?`, { cause });
 }
 
 /**
  * A session store on Redis (single node, Sentinel or Cluster, through ioredis).
- * - One round trip per operation: `get` is one HMGET; `create`, `update` and `touch` are one
+ * - One round trip per operation: `get` is one GET; `create`, `update` and `touch` are one
  *   server-side Lua script each (sent by SHA, re-sent in full if the server lost its cache).
  * - `create` never overwrites a live record; `update` compares the version and writes in one
  *   atomic script; neither recreates a deleted key.
- * - Expiry is native (`PEXPIREAT`, the absolute deadline) and also compared on every read.
+ * - Expiry is native (`PXAT`, the absolute deadline; Redis 6.2 or newer) and also compared on
+ *   every read.
  * - Keys are `prefix + "{" + key + "}"`: the hash tag keeps each session in one Cluster slot.
  */
 export function createRedisSessionStore(options: RedisSessionStoreOptions): RedisSessionStore {
@@ -204,7 +225,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Redi
   const given = options.client as unknown as Record<string, unknown> | undefined;
   if (
     given !== undefined &&
-    (typeof given.hmgetBuffer !== "function" || typeof given.defineCommand !== "function")
+    (typeof given.getBuffer !== "function" || typeof given.defineCommand !== "function")
   ) {
     throw new ConfigError("redis session store: `client` must be an ioredis Redis or Cluster");
   }
@@ -251,23 +272,29 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Redi
 
     async get(key) {
       checkStoreKey(key);
-      const [d, f, v, x] = await call("get", () => client.hmgetBuffer(redisKey(key), "d", "f", "v", "x"));
-      if (!d || !f || !v || !x) return null;
-      const expiresAt = Number(x.toString("latin1"));
-      const version = Number(v.toString("latin1"));
-      if (!Number.isSafeInteger(expiresAt) || !Number.isSafeInteger(version)) return null;
-      if (expiresAt <= clock()) return null;
-      const data = decodeData(d, f);
-      return data === null ? null : { data, expiresAt, version };
+      let value: Buffer | null;
+      try {
+        value = await call("get", () => client.getBuffer(redisKey(key)));
+      } catch (error) {
+        if (isWrongType(error)) return null;
+        throw error;
+      }
+      if (value === null) return null;
+      const record = decodeRecord(value);
+      return record === null || record.expiresAt <= clock() ? null : record;
     },
 
     async create(key, data, expiresAt) {
       checkStoreKey(key);
       checkExpiresAt(expiresAt);
       checkSessionData(data);
-      const { payload, format } = encodeData(data);
       const ok = await call("create", () =>
-        client.porterSessionCreate(redisKey(key), payload, format, String(expiresAt), String(clock())),
+        client.porterSessionCreate(
+          redisKey(key),
+          encodeRecord(1, expiresAt, data),
+          String(expiresAt),
+          String(clock()),
+        ),
       );
       if (ok !== 1) throw new SessionExistsError(key);
       return { data, expiresAt, version: 1 };
@@ -276,13 +303,11 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Redi
     async update(key, record: SessionRecord) {
       checkStoreKey(key);
       const { data, expiresAt, version } = checkSessionRecord(record);
-      const { payload, format } = encodeData(data);
       const result = await call("update", () =>
         client.porterSessionUpdate(
           redisKey(key),
           String(version),
-          payload,
-          format,
+          encodeRecord(version + 1, expiresAt, data),
           String(expiresAt),
           String(clock()),
         ),

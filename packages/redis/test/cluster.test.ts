@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { describeSessionStore, type InspectedRecord } from "@porter/core/conformance";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeData } from "../src/data-encoding.js";
+import { decodeRecord } from "../src/data-encoding.js";
 import { createRedisSessionStore, type RedisSessionStore } from "../src/index.js";
 import { freePort, pings, spawnRedis, stop, waitFor } from "./helpers.js";
 
@@ -90,14 +90,11 @@ afterAll(async () => {
 
 async function inspect(store: RedisSessionStore, key: string): Promise<InspectedRecord | null> {
   const redisKey = store.redisKey(key);
-  const [[d, f, x], ttlMs] = await Promise.all([
-    cluster.hmgetBuffer(redisKey, "d", "f", "x"),
-    cluster.pttl(redisKey),
-  ]);
+  const [value, ttlMs] = await Promise.all([cluster.getBuffer(redisKey), cluster.pttl(redisKey)]);
   if (ttlMs === -2) return null;
+  const record = value === null ? null : decodeRecord(value);
   return {
-    ...(d && f ? { data: decodeData(d, f) ?? "<undecodable>" } : {}),
-    ...(x ? { expiresAt: Number(x.toString()) } : {}),
+    ...(record === null ? { data: "<undecodable>" } : { data: record.data, expiresAt: record.expiresAt }),
     ttlMs,
   };
 }

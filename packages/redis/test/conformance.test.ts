@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createManualClock, describeSessionStore, type InspectedRecord } from "@porter/core/conformance";
 import { Redis } from "ioredis";
 import { afterAll } from "vitest";
-import { decodeData } from "../src/data-encoding.js";
+import { decodeRecord } from "../src/data-encoding.js";
 import { createRedisSessionStore, type RedisSessionStore } from "../src/index.js";
 import { REDIS_URL } from "./helpers.js";
 
@@ -10,17 +10,14 @@ const client = new Redis(REDIS_URL);
 client.on("error", () => {});
 afterAll(() => client.quit());
 
-/** Reads the raw hash and Redis's own TTL for the kit's backend checks. */
+/** Reads the raw value and Redis's own TTL for the kit's backend checks. */
 async function inspect(store: RedisSessionStore, key: string): Promise<InspectedRecord | null> {
   const redisKey = store.redisKey(key);
-  const [[d, f, x], ttlMs] = await Promise.all([
-    client.hmgetBuffer(redisKey, "d", "f", "x"),
-    client.pttl(redisKey),
-  ]);
+  const [value, ttlMs] = await Promise.all([client.getBuffer(redisKey), client.pttl(redisKey)]);
   if (ttlMs === -2) return null;
+  const record = value === null ? null : decodeRecord(value);
   return {
-    ...(d && f ? { data: decodeData(d, f) ?? "<undecodable>" } : {}),
-    ...(x ? { expiresAt: Number(x.toString()) } : {}),
+    ...(record === null ? { data: "<undecodable>" } : { data: record.data, expiresAt: record.expiresAt }),
     ttlMs,
   };
 }

@@ -31,19 +31,18 @@ async function rejectsWith(code: string, p: Promise<unknown>): Promise<PorterErr
 }
 
 describe("layout and native expiry", () => {
-  it("keeps one session in one hash whose key wraps the session key in a hash tag", async () => {
+  it("keeps one session in one string value, header then data, under a key that wraps the session key in a hash tag", async () => {
     const store = newStore();
     const key = newKey();
     const expiresAt = Date.now() + 60_000;
     await store.create(key, '{"a":1}', expiresAt);
     expect(store.redisKey(key)).toBe(`${store.prefix}{${key}}`);
-    expect(await client.type(store.redisKey(key))).toBe("hash");
-    expect(await client.hgetall(store.redisKey(key))).toEqual({
-      d: '{"a":1}',
-      f: "8",
-      v: "1",
-      x: String(expiresAt),
-    });
+    expect(await client.type(store.redisKey(key))).toBe("string");
+    expect(await client.get(store.redisKey(key))).toBe(`1:${expiresAt}:8:{"a":1}`);
+    await store.update(key, { data: "b:c", expiresAt: expiresAt + 1, version: 1 });
+    expect(await client.get(store.redisKey(key))).toBe(`2:${expiresAt + 1}:8:b:c`);
+    await store.touch(key, expiresAt + 2);
+    expect(await client.get(store.redisKey(key))).toBe(`2:${expiresAt + 2}:8:b:c`);
     await store.delete(key);
   });
 
@@ -141,22 +140,55 @@ describe("data is kept exactly", () => {
     const [a, b] = [newKey(), newKey()];
     await store.create(a, "héllo", Date.now() + 60_000);
     await store.create(b, "h\uD800", Date.now() + 60_000);
-    expect(await client.hgetBuffer(store.redisKey(a), "d")).toEqual(Buffer.from("héllo", "utf8"));
-    expect(await client.hget(store.redisKey(b), "f")).toBe("16");
-    expect(await client.hgetBuffer(store.redisKey(b), "d")).toEqual(Buffer.from([0x68, 0, 0x00, 0xd8]));
+    const header = (k: string) =>
+      client.getBuffer(store.redisKey(k)).then((v) => v!.subarray(0, v!.indexOf(":8:") + 3));
+    const valueA = await client.getBuffer(store.redisKey(a));
+    expect(valueA!.subarray(valueA!.lastIndexOf(":") + 1)).toEqual(Buffer.from("héllo", "utf8"));
+    expect((await header(a)).toString()).toMatch(/^1:\d+:8:$/);
+    const valueB = (await client.getBuffer(store.redisKey(b)))!;
+    expect(valueB.toString("latin1")).toMatch(/^1:\d+:16:/);
+    expect(valueB.subarray(valueB.indexOf(":16:") + 4)).toEqual(Buffer.from([0x68, 0, 0x00, 0xd8]));
+    expect((await store.get(b))?.data).toBe("h\uD800");
     // Switching back to a well-formed value switches the format back.
     await store.update(b, { data: "fine", expiresAt: Date.now() + 60_000, version: 1 });
-    expect(await client.hmget(store.redisKey(b), "d", "f")).toEqual(["fine", "8"]);
+    expect(await client.get(store.redisKey(b))).toMatch(/^2:\d+:8:fine$/);
     await store.delete(a);
     await store.delete(b);
   });
 
-  it("treats a hash it did not write (unknown format) as absent", async () => {
+  it("treats a key it did not write as absent: another type, or a string that is not a record", async () => {
     const store = newStore();
-    const key = newKey();
-    await client.hset(store.redisKey(key), { d: "x", f: "weird", v: "1", x: String(Date.now() + 60_000) });
-    expect(await store.get(key)).toBeNull();
-    await client.del(store.redisKey(key));
+    const future = Date.now() + 60_000;
+    const foreign: [string, () => Promise<unknown>][] = [];
+    for (const value of [
+      "x",
+      "1:2",
+      `1:${future}:9:x`,
+      `a:${future}:8:x`,
+      `1:${future}:8`,
+      `${"9".repeat(20)}:${future}:8:x`,
+    ]) {
+      const key = newKey();
+      foreign.push([key, () => client.set(store.redisKey(key), value)]);
+    }
+    const hash = newKey();
+    foreign.push([
+      hash,
+      () => client.hset(store.redisKey(hash), { d: "x", f: "8", v: "1", x: String(future) }),
+    ]);
+    const list = newKey();
+    foreign.push([list, () => client.rpush(store.redisKey(list), "x")]);
+    for (const [key, plant] of foreign) {
+      await plant();
+      expect(await store.get(key), key).toBeNull();
+      await rejectsWith("SESSION_MISSING", store.update(key, { data: "y", expiresAt: future, version: 1 }));
+      await store.touch(key, future + 1);
+      expect(await store.get(key)).toBeNull();
+      // create takes the key over: it holds nothing of ours.
+      await store.create(key, "mine", future);
+      expect(await store.get(key)).toEqual({ data: "mine", expiresAt: future, version: 1 });
+      await store.delete(key);
+    }
   });
 });
 
@@ -186,8 +218,14 @@ describe("scripts", () => {
   it("never uses KEYS or SCAN, and touches only keys under its prefix", async () => {
     const store = newStore();
     const seen: string[][] = [];
+    const bareWrites: string[] = [];
     const monitor = await monitorClient.monitor();
-    monitor.on("monitor", (_time: string, args: string[]) => seen.push(args));
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      seen.push(args);
+      // A write outside a script could overwrite without comparing.
+      if (!source.includes("lua") && /^(H?SET|HSET|PEXPIREAT)$/i.test(args[0] ?? ""))
+        bareWrites.push(args[0]!);
+    });
     try {
       const key = newKey();
       const expiresAt = Date.now() + 60_000;
@@ -209,7 +247,8 @@ describe("scripts", () => {
       const names = seen.map((a) => (a[0] ?? "").toUpperCase());
       expect(names).not.toContain("KEYS");
       expect(names).not.toContain("SCAN");
-      expect(names).not.toContain("SET");
+      expect(bareWrites).toEqual([]);
+      expect(names).toContain("SET");
       // Every data command carries exactly this session's key.
       for (const args of ours) {
         const keyArgs = args.filter((x) => x.startsWith(store.prefix));
