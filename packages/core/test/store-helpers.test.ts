@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { UserRecord } from "../src/contracts.js";
-import { PorterError } from "../src/errors.js";
+import { PorterError, SessionConflictError } from "../src/errors.js";
+import { createDeadlineRunner } from "../src/session/deadlines.js";
 import {
   applyUserPatch,
   checkExpiresAt,
@@ -439,5 +440,31 @@ describe("session store arguments", () => {
     ["a string version", { data: "", expiresAt: 10, version: "1" }],
   ])("checkSessionRecord rejects %s", (_name, record) => {
     expect(codeOf(() => checkSessionRecord(record))).toBe("INVALID_ARGUMENT");
+  });
+});
+
+describe("createDeadlineRunner", () => {
+  it("rejects a call past its deadline with timeoutError, maps failures with mapError, resolves the rest", async () => {
+    const run = createDeadlineRunner(50, {
+      timeoutError: (ms) => new Error(`late after ${ms} ms`),
+      mapError: (error) => ({ mapped: error }),
+    });
+    const started = performance.now();
+    await expect(run(() => new Promise(() => {}))).rejects.toThrow("late after 50 ms");
+    expect(performance.now() - started).toBeLessThan(50 + 200);
+    await expect(run(() => Promise.reject("x"))).rejects.toEqual({ mapped: "x" });
+    await expect(run(() => Promise.resolve(7))).resolves.toBe(7);
+  });
+
+  it("by default reports a timeout or a foreign failure as StoreUnavailableError, and keeps typed errors", async () => {
+    const run = createDeadlineRunner(20);
+    const late = await run(() => new Promise(() => {})).catch((e: unknown) => e);
+    expect(PorterError.is(late, "STORE_UNAVAILABLE")).toBe(true);
+    expect((late as Error).message).toMatch(/within 20 ms/);
+    const failed = await run(() => Promise.reject(new Error("boom"))).catch((e: unknown) => e);
+    expect(PorterError.is(failed, "STORE_UNAVAILABLE")).toBe(true);
+    expect(((failed as Error).cause as Error).message).toBe("boom");
+    const typed = new SessionConflictError("k");
+    await expect(run(() => Promise.reject(typed))).rejects.toBe(typed);
   });
 });

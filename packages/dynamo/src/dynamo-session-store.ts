@@ -135,10 +135,8 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
   };
 
   const getItem = async (key: string): Promise<Record<string, AttributeValue> | undefined> => {
-    const { Item } = await conn.send("GetItem", (c, abortSignal) =>
-      c.send(new GetItemCommand({ TableName: table, Key: keyOf(key), ConsistentRead: true }), {
-        abortSignal,
-      }),
+    const { Item } = await conn.send("GetItem", (c) =>
+      c.send(new GetItemCommand({ TableName: table, Key: keyOf(key), ConsistentRead: true })),
     );
     return Item;
   };
@@ -172,7 +170,7 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
       const record = { data, expiresAt, version: 1 };
       const newItem = await item(key, data, expiresAt, 1);
       try {
-        await conn.send("PutItem", (c, abortSignal) =>
+        await conn.send("PutItem", (c) =>
           c.send(
             new PutItemCommand({
               TableName: table,
@@ -182,7 +180,6 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
               ExpressionAttributeNames: { "#pk": "pk", "#x": "x" },
               ExpressionAttributeValues: { ":now": numberAttribute(now()) },
             }),
-            { abortSignal },
           ),
         );
       } catch (err) {
@@ -198,17 +195,17 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
       const next = { data, expiresAt, version: version + 1 };
       const nextItem = await item(key, data, expiresAt, version + 1);
       try {
-        await conn.send("PutItem", (c, abortSignal) =>
+        await conn.send("PutItem", (c) =>
           c.send(
             new PutItemCommand({
               TableName: table,
               Item: nextItem,
-              ConditionExpression: "attribute_exists(#pk) AND #v = :v AND #x > :now",
-              ExpressionAttributeNames: { "#pk": "pk", "#v": "v", "#x": "x" },
+              // An absent item has no #v, so the comparison alone also refuses to create one.
+              ConditionExpression: "#v = :v AND #x > :now",
+              ExpressionAttributeNames: { "#v": "v", "#x": "x" },
               ExpressionAttributeValues: { ":v": numberAttribute(version), ":now": numberAttribute(now()) },
               ReturnValuesOnConditionCheckFailure: "ALL_OLD",
             }),
-            { abortSignal },
           ),
         );
       } catch (err) {
@@ -225,22 +222,21 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
       const Key = keyOf(key);
       checkExpiresAt(expiresAt);
       try {
-        await conn.send("UpdateItem", (c, abortSignal) =>
+        await conn.send("UpdateItem", (c) =>
           c.send(
             new UpdateItemCommand({
               TableName: table,
               Key,
               UpdateExpression: "SET #x = :x, #t = :t",
-              // Never creates an item, and never revives an expired one.
-              ConditionExpression: "attribute_exists(#pk) AND #x > :now",
-              ExpressionAttributeNames: { "#pk": "pk", "#x": "x", "#t": ttlAttribute },
+              // Never creates an item (an absent one has no #x), and never revives an expired one.
+              ConditionExpression: "#x > :now",
+              ExpressionAttributeNames: { "#x": "x", "#t": ttlAttribute },
               ExpressionAttributeValues: {
                 ":x": numberAttribute(expiresAt),
                 ":t": numberAttribute(Math.ceil(expiresAt / 1000)),
                 ":now": numberAttribute(now()),
               },
             }),
-            { abortSignal },
           ),
         );
       } catch (err) {
@@ -250,9 +246,7 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
 
     async delete(key) {
       const Key = keyOf(key);
-      await conn.send("DeleteItem", (c, abortSignal) =>
-        c.send(new DeleteItemCommand({ TableName: table, Key }), { abortSignal }),
-      );
+      await conn.send("DeleteItem", (c) => c.send(new DeleteItemCommand({ TableName: table, Key })));
     },
 
     async clearExpired() {
@@ -281,7 +275,7 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       if (!(await pace())) break;
-      const page = await conn.send("Scan", (c, abortSignal) =>
+      const page = await conn.send("Scan", (c) =>
         c.send(
           new ScanCommand({
             TableName: table,
@@ -291,7 +285,6 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
             ExpressionAttributeValues: { ":now": cutoff },
             ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
           }),
-          { abortSignal },
         ),
       );
       for (const found of page.Items ?? []) {
@@ -299,7 +292,7 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
         if (key === undefined || !isStoreKey(key)) continue;
         if (!(await pace())) break;
         try {
-          await conn.send("DeleteItem", (c, abortSignal) =>
+          await conn.send("DeleteItem", (c) =>
             c.send(
               new DeleteItemCommand({
                 TableName: table,
@@ -309,7 +302,6 @@ export function createDynamoSessionStore(options: DynamoSessionStoreOptions = {}
                 ExpressionAttributeNames: { "#x": "x" },
                 ExpressionAttributeValues: { ":now": cutoff },
               }),
-              { abortSignal },
             ),
           );
           progress(++removed);

@@ -151,10 +151,8 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
   const conn = connect(options, table);
 
   const get = async (pk: string): Promise<Item | undefined> => {
-    const { Item } = await conn.send("GetItem", (c, abortSignal) =>
-      c.send(new GetItemCommand({ TableName: table, Key: { pk: { S: pk } }, ConsistentRead: true }), {
-        abortSignal,
-      }),
+    const { Item } = await conn.send("GetItem", (c) =>
+      c.send(new GetItemCommand({ TableName: table, Key: { pk: { S: pk } }, ConsistentRead: true })),
     );
     return Item;
   };
@@ -173,7 +171,7 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
   /** Puts `item` if `condition` holds; resolves false when it does not. */
   const putIf = (item: Item, condition: string, values?: Item): Promise<boolean> =>
     whenCondition(
-      conn.send("PutItem", (c, abortSignal) =>
+      conn.send("PutItem", (c) =>
         c.send(
           new PutItemCommand({
             TableName: table,
@@ -182,7 +180,6 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
             ExpressionAttributeNames: attributeNames(placeholders(condition)),
             ...(values === undefined ? {} : { ExpressionAttributeValues: values }),
           }),
-          { abortSignal },
         ),
       ),
     );
@@ -190,7 +187,7 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
   /** Deletes `pk` (if `condition` holds, when given); resolves false when it does not. */
   const deleteIf = (pk: string, condition?: string, values?: Item): Promise<boolean> =>
     whenCondition(
-      conn.send("DeleteItem", (c, abortSignal) =>
+      conn.send("DeleteItem", (c) =>
         c.send(
           new DeleteItemCommand({
             TableName: table,
@@ -203,7 +200,6 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
                 }),
             ...(values === undefined ? {} : { ExpressionAttributeValues: values }),
           }),
-          { abortSignal },
         ),
       ),
     );
@@ -295,7 +291,7 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
         const names = Object.keys(attributes);
         const remove = next.email === undefined ? " REMOVE #em" : "";
         try {
-          await conn.send("UpdateItem", (c, abortSignal) =>
+          await conn.send("UpdateItem", (c) =>
             c.send(
               new UpdateItemCommand({
                 TableName: table,
@@ -309,7 +305,6 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
                   ...Object.fromEntries(names.map((n) => [`:${n}`, attributes[n] as AttributeValue])),
                 },
               }),
-              { abortSignal },
             ),
           );
         } catch (err) {
@@ -348,10 +343,9 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
             throw new StoreUnavailableError("DynamoDB left group reads unprocessed");
           }
           const batch = keys;
-          const out = await conn.send("BatchGetItem", (c, abortSignal) =>
+          const out = await conn.send("BatchGetItem", (c) =>
             c.send(
               new BatchGetItemCommand({ RequestItems: { [table]: { Keys: batch, ConsistentRead: true } } }),
-              { abortSignal },
             ),
           );
           for (const item of out.Responses?.[table] ?? []) {
@@ -367,13 +361,12 @@ export function createDynamoUserStore(options: DynamoUserStoreOptions = {}): Dyn
       const name = checkGroupName(group);
       if (name === null) throw new InvalidArgumentError("group must be 1–150 characters of well-formed text");
       const list = validateStringSet(permissions, "permissions");
-      await conn.send("PutItem", (c, abortSignal) =>
+      await conn.send("PutItem", (c) =>
         c.send(
           new PutItemCommand({
             TableName: table,
             Item: { pk: { S: groupPk(name) }, pm: { S: JSON.stringify(list) } },
           }),
-          { abortSignal },
         ),
       );
     },

@@ -5,13 +5,36 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+export interface DeadlineOptions {
+  /** The rejection for a call past its deadline. @default a `StoreUnavailableError` naming `ms` */
+  timeoutError?: (ms: number) => unknown;
+  /**
+   * What a failed call rejects with. @default the error itself if it is a typed Porter error,
+   * else `StoreUnavailableError` with the error as `cause`
+   */
+  mapError?: (error: unknown) => unknown;
+}
+
+const storeFailure = (error: unknown): unknown =>
+  PorterError.is(error) ? error : new StoreUnavailableError("the session store failed", { cause: error });
+
 /**
- * Runs store calls under a deadline without a timer per call: one interval, alive only while
- * calls are pending, rejects those past their deadline (at most `ms` + one tick late). A timer
- * per call costs more than the memory store's whole operation on a hot path that makes two.
- * Anything but a typed Porter error is the store failing: `StoreUnavailableError` with the cause.
+ * Runs calls under a deadline without a timer per call: one interval, alive only while calls
+ * are pending, rejects those past their deadline (at most `ms` + one tick late). A timer per
+ * call costs more than the memory store's whole operation on a hot path that makes two. A call
+ * past its deadline is not cancelled, only no longer waited for: bound the work itself as well
+ * (a driver's own request timeout) where it holds resources.
+ *
+ * The engine runs every store call through one. Stores may use one for their own deadlines.
  */
-export function createDeadlineRunner(ms: number): <T>(op: () => Promise<T>) => Promise<T> {
+export function createDeadlineRunner(
+  ms: number,
+  options: DeadlineOptions = {},
+): <T>(op: () => Promise<T>) => Promise<T> {
+  const timeoutError =
+    options.timeoutError ??
+    ((limit: number) => new StoreUnavailableError(`the session store did not answer within ${limit} ms`));
+  const mapError = options.mapError ?? storeFailure;
   const pending = new Set<Pending>();
   const tickMs = Math.max(5, Math.min(100, Math.floor(ms / 20)));
   let timer: NodeJS.Timeout | undefined;
@@ -21,7 +44,7 @@ export function createDeadlineRunner(ms: number): <T>(op: () => Promise<T>) => P
     for (const entry of pending) {
       if (entry.at <= now) {
         pending.delete(entry);
-        entry.reject(new StoreUnavailableError(`the session store did not answer within ${ms} ms`));
+        entry.reject(timeoutError(ms));
       }
     }
     if (pending.size === 0 && timer !== undefined) {
@@ -46,12 +69,7 @@ export function createDeadlineRunner(ms: number): <T>(op: () => Promise<T>) => P
           if (pending.delete(entry)) resolve(value);
         },
         (error: unknown) => {
-          if (!pending.delete(entry)) return;
-          reject(
-            PorterError.is(error)
-              ? error
-              : new StoreUnavailableError("the session store failed", { cause: error }),
-          );
+          if (pending.delete(entry)) reject(mapError(error));
         },
       );
     });

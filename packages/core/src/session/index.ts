@@ -6,6 +6,7 @@ export {
   serializeDeletionCookie,
   validateCookieOptions,
 } from "./cookies.js";
+export { createDeadlineRunner, type DeadlineOptions } from "./deadlines.js";
 export {
   type CommitOptions,
   type CommitResult,
