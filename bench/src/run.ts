@@ -29,8 +29,8 @@ const only = process.argv
   ?.slice("--only=".length)
   .split(",");
 const settings: RunSettings = quick
-  ? { rounds: 2, windowMs: 200, warmupMs: 100 }
-  : { rounds: 5, windowMs: 800, warmupMs: 400 };
+  ? { rounds: 2, windowMs: 200, warmupMs: 100, leadInMs: 100 }
+  : { rounds: 5, windowMs: 800, warmupMs: 400, leadInMs: 250 };
 
 const results: ScenarioResult[] = [];
 const findings: Finding[] = [];
@@ -113,7 +113,7 @@ const machine = `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model
 const table = toMarkdown(results);
 const sections = [
   `Measured ${date}${quick ? " (--quick)" : ""} in ${seconds.toFixed(0)} s on ${machine}.`,
-  `Settings: ${settings.rounds} interleaved rounds of ${settings.windowMs} ms per contender (warm-up ${settings.warmupMs} ms).`,
+  `Settings: ${settings.rounds} interleaved rounds of ${settings.windowMs} ms per contender, each after an untimed lead-in of ${settings.leadInMs} ms (warm-up ${settings.warmupMs} ms).`,
   "## Throughput and latency",
   table,
   ...findings.map(findingMarkdown),
