@@ -175,11 +175,9 @@ export async function appUnderLoad(
   seconds: number,
   routes: readonly ("/notes" | "/")[] = ["/notes", "/"],
 ): Promise<Finding> {
-  // turbo from the workspace's own bin directory: on a machine that reaches pnpm only
-  // through npx, `pnpm` is not on the PATH of this process.
   await run(
-    join(REPO, "node_modules", ".bin", "turbo"),
-    ["run", "build", "--filter=@porter/example...", "--output-logs=errors-only"],
+    "pnpm",
+    ["exec", "turbo", "run", "build", "--filter=@porter/example...", "--output-logs=errors-only"],
     {
       cwd: REPO,
       timeoutMs: 300_000,
