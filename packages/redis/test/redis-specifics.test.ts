@@ -223,8 +223,7 @@ describe("scripts", () => {
     monitor.on("monitor", (_time: string, args: string[], source: string) => {
       seen.push(args);
       // A write outside a script could overwrite without comparing.
-      if (!source.includes("lua") && /^(SET|HSET|PEXPIREAT)$/i.test(args[0] ?? ""))
-        bareWrites.push(args[0]!);
+      if (!source.includes("lua") && /^(SET|HSET|PEXPIREAT)$/i.test(args[0] ?? "")) bareWrites.push(args[0]!);
     });
     try {
       const key = newKey();
