@@ -2,18 +2,6 @@
 import { expect } from "vitest";
 import { JSON_CODEC_TAG as TAG } from "../src/codec/index.js";
 
-/** mulberry32: deterministic, so every run tests the same cases. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Random session values for property tests: nested arrays, Maps, Sets, plain objects with
  * adversarial keys (the tag key, `__proto__`, integer-like, empty), objects shaped like tags,

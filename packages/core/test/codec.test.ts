@@ -11,7 +11,8 @@ import { base64UrlEncode } from "../src/crypto/primitives.js";
 import { ConfigError, DecodeError, InvalidArgumentError, SessionTooLargeError } from "../src/errors.js";
 import { dumps, dumpsPayload, pythonFloat, TimestampSigner } from "../src/signing/index.js";
 import { badInputs } from "./bad-inputs.js";
-import { expectNoForeignPrototypes, prng, randomValues, same } from "./codec-helpers.js";
+import { expectNoForeignPrototypes, randomValues, same } from "./codec-helpers.js";
+import { prng } from "./prng.js";
 
 const SECRET = "a-django-secret-key-for-codec-tests-0123456789";
 const OLD_SECRET = "an-old-django-secret-key-for-codec-tests-98765";

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { inflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { zlibCompress } from "../src/signing/deflate.js";
+import { prng } from "./prng.js";
 
 const PYTHON = "/usr/bin/python3";
 const VECTORS = fileURLToPath(new URL("../../../../shared/interop/django-vectors.json", import.meta.url));
@@ -21,18 +22,6 @@ const VECTORS = fileURLToPath(new URL("../../../../shared/interop/django-vectors
 // ---------------------------------------------------------------------------------------------
 // Deterministic input generation
 // ---------------------------------------------------------------------------------------------
-
-/** mulberry32: small deterministic PRNG returning floats in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const enc = new TextEncoder();
 const WORDS = (

@@ -12,7 +12,8 @@ import { createSessionEngine, type SessionEvent } from "../src/session/engine.js
 import { hashSessionKey, newSessionKey } from "../src/session/keys.js";
 import { createMemorySessionStore } from "../src/stores/memory-session-store.js";
 import { badInputs } from "./bad-inputs.js";
-import { expectNoForeignPrototypes, prng, randomValues, same } from "./codec-helpers.js";
+import { expectNoForeignPrototypes, randomValues, same } from "./codec-helpers.js";
+import { prng } from "./prng.js";
 
 const codec = jsonCodec();
 const members = memberCodecOf(codec) as MemberCodec;
@@ -354,6 +355,17 @@ describe("the engine reads and writes members", () => {
     s.set("c", 3);
     await engine.commit(s);
     expect(await read()).toBe('{"a":1,"b":[2],"c":3}');
+  });
+
+  it("pop and setdefault treat a member that fails to decode as absent", async () => {
+    const bad =
+      '{"d":{"~porter":"Date","v":"x"},"e":{"~porter":"Date","v":"y"},"f":{"~porter":"Date","v":"z"}}';
+    const { engine, key } = await stored(bad);
+    const s = await engine.load(key);
+    expect(s.pop("d", 5)).toBe(5);
+    expect(() => s.pop("e")).toThrow(/no session value/);
+    expect(s.setdefault("f", 6)).toBe(6);
+    expect(s.get("f")).toBe(6);
   });
 
   it("keys(), entries() and values() decode every member; reading nothing writes nothing", async () => {

@@ -29,22 +29,11 @@ import {
   TimestampSigner,
   unsignCookieValue,
 } from "../src/signing/index.js";
+import { prng } from "./prng.js";
 
 const KEY = "a-test-secret-that-is-long-enough-0123456789";
 const OLD_KEY = "a-retired-secret-that-is-long-enough-9876543210";
 const at = (seconds: number) => () => seconds;
-
-/** mulberry32: a small deterministic PRNG, so every run tests the same cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = 'abcXYZ019:-_=.~ /+é’日本😀\u0000\n"\\';
 function randomText(random: () => number, maxLength: number): string {

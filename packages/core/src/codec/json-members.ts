@@ -78,6 +78,8 @@ function numberEnd(text: string, at: number): number {
 
 const OBJECT = 0;
 const ARRAY = 1;
+/** The kind of each open container, reused across scans (a scan never yields, so never overlaps). */
+let kindsStack = new Uint8Array(64);
 
 /**
  * The top-level members of a JSON object, in order, each value as its JSON text, after checking
@@ -100,7 +102,8 @@ export function splitMembers(
   if (text.charCodeAt(0) !== 123 || CONTROL.test(text)) return null;
   const members = new Map<string, unknown>();
   if (text.length === 2 && text.charCodeAt(1) === 125) return members;
-  const kinds = new Uint8Array(maxDepth);
+  if (kindsStack.length < maxDepth) kindsStack = new Uint8Array(maxDepth);
+  const kinds = kindsStack;
 
   // The next backslash at or after the scan position (Infinity: none left), found lazily so
   // that the whole text is searched once, not once per string.

@@ -145,11 +145,11 @@ export class PorterSession implements Session {
 
   pop<T = unknown>(name: string, ...fallback: [T] | []): T {
     this.#accessed = true;
+    // Read first: a member that fails to decode is absent from then on.
+    const value = this.#read(name);
     if (this.#data.has(name)) {
-      const value = this.#read(name) as T;
-      if (this.#data.has(name)) this.delete(name);
-      else if (fallback.length === 1) return fallback[0] as T;
-      return value;
+      this.delete(name);
+      return value as T;
     }
     if (fallback.length === 1) return fallback[0] as T;
     throw new InvalidArgumentError(`no session value named ${JSON.stringify(name)}`);
@@ -157,10 +157,8 @@ export class PorterSession implements Session {
 
   setdefault<T = unknown>(name: string, value: T): T {
     this.#accessed = true;
-    if (this.#data.has(name)) {
-      const current = this.#read(name);
-      if (this.#data.has(name)) return current as T;
-    }
+    const current = this.#read(name);
+    if (this.#data.has(name)) return current as T;
     this.set(name, value);
     return value;
   }
