@@ -23,8 +23,22 @@ export interface PostgresConnectionOptions {
   applicationName?: string;
   /** Size of the store's own pool. @default 10 */
   maxConnections?: number;
-  /** Told about errors of idle connections of the store's own pool (they are otherwise ignored: the pool replaces the client). */
+  /** Told about errors of idle connections of the store's own pool and of its pipelined connections (they are otherwise ignored: the connection is replaced). */
   onPoolError?: (error: Error) => void;
+  /**
+   * How many pipelined connections carry the store's single-statement operations. Each one
+   * sends statements without waiting for the answers to the ones before it, so many
+   * concurrent operations share one connection and one socket write: fewer connections,
+   * fewer system calls and more throughput than one pooled connection per statement. The
+   * pool then serves only schema changes and cleanup (which can run long and must not hold
+   * up a pipeline). `0` sends everything through the pool.
+   *
+   * With `pool`, the connections are opened with the pool's own settings (`pool.options`), in
+   * addition to the pool's. Needs pg ≥ 8.23 (older versions have no pipeline mode, and the
+   * store then uses the pool). Set `0` behind a pooler that cannot relay pipelined statements.
+   * @default 8 with `connectionString`, 0 with `pool`
+   */
+  pipelineConnections?: number;
 }
 
 export interface Connection {
@@ -34,6 +48,11 @@ export interface Connection {
    * with `idempotent`, one immediate retry on a fresh connection after a dropped connection.
    */
   query<R extends QueryResultRow = QueryResultRow>(
+    config: QueryConfig,
+    idempotent: boolean,
+  ): Promise<QueryResult<R>>;
+  /** Runs one statement on a pooled connection, never a pipelined one: for statements that may run long. */
+  queryPooled<R extends QueryResultRow = QueryResultRow>(
     config: QueryConfig,
     idempotent: boolean,
   ): Promise<QueryResult<R>>;
@@ -53,7 +72,38 @@ function checkPositiveInt(value: number | undefined, option: string, fallback: n
   return value;
 }
 
-export function openConnection(options: PostgresConnectionOptions, what: string): Connection {
+/** Options of a pool that are not a connection's, left out when opening a pipelined connection. */
+const POOL_ONLY = [
+  "max",
+  "min",
+  "poolSize",
+  "idleTimeoutMillis",
+  "maxUses",
+  "maxLifetimeSeconds",
+  "allowExitOnIdle",
+  "log",
+  "Promise",
+  "Client",
+];
+
+/**
+ * The settings of a pipelined connection beside an application's pool: the pool's own
+ * connection settings (pg-pool keeps the password as a non-enumerable property, so it is
+ * copied by name), without the pool's sizing.
+ */
+export function pipelinedClientConfig(pool: Pool): pg.ClientConfig {
+  const options = pool.options as unknown as Record<string, unknown>;
+  const config: Record<string, unknown> = { ...options };
+  for (const option of POOL_ONLY) delete config[option];
+  if ("password" in options) config.password = options.password;
+  return { ...(config as pg.ClientConfig), pipeline: true };
+}
+
+export function openConnection(
+  options: PostgresConnectionOptions,
+  what: string,
+  pipelineDefault = 8,
+): Connection {
   const queryTimeoutMs = checkPositiveInt(options.queryTimeoutMs, "queryTimeoutMs", 3000);
   const connectTimeoutMs = checkPositiveInt(options.connectTimeoutMs, "connectTimeoutMs", 2000);
   const maxConnections = checkPositiveInt(options.maxConnections, "maxConnections", 10);
@@ -64,6 +114,15 @@ export function openConnection(options: PostgresConnectionOptions, what: string)
   if ((options.pool === undefined) === (options.connectionString === undefined)) {
     throw new ConfigError(`${what}: give exactly one of pool or connectionString`);
   }
+  const lanes =
+    options.pipelineConnections === 0
+      ? 0
+      : checkPositiveInt(
+          options.pipelineConnections,
+          "pipelineConnections",
+          options.pool ? 0 : pipelineDefault,
+        );
+  if (lanes > 64) throw new ConfigError("pipelineConnections must be at most 64");
 
   let pool: Pool;
   let owned: boolean;
@@ -80,7 +139,13 @@ export function openConnection(options: PostgresConnectionOptions, what: string)
       throw new ConfigError(`${what}: connectionString must be a non-empty string`);
     }
     owned = true;
-    pool = new pg.Pool({
+    pool = new pg.Pool({ ...ownConnectionConfig(), max: maxConnections });
+    const onPoolError = options.onPoolError;
+    pool.on("error", (error) => onPoolError?.(error));
+  }
+
+  function ownConnectionConfig(): pg.ClientConfig {
+    return {
       connectionString: options.connectionString,
       application_name: applicationName,
       connectionTimeoutMillis: connectTimeoutMs,
@@ -88,17 +153,41 @@ export function openConnection(options: PostgresConnectionOptions, what: string)
       lock_timeout: queryTimeoutMs,
       query_timeout: queryTimeoutMs + 500,
       keepAlive: true,
-      max: maxConnections,
-    });
-    const onPoolError = options.onPoolError;
-    pool.on("error", (error) => onPoolError?.(error));
+    };
   }
 
   let closed = false;
   // The server's statement_timeout answers first; the driver's deadline also covers a silent network.
   const driverTimeout = queryTimeoutMs + 500;
 
+  const pipelines =
+    lanes === 0 || !hasPipelineMode()
+      ? undefined
+      : openPipelines(
+          lanes,
+          () =>
+            new pg.Client(owned ? { ...ownConnectionConfig(), pipeline: true } : pipelinedClientConfig(pool)),
+          (error) => options.onPoolError?.(error),
+        );
+
   async function query<R extends QueryResultRow>(config: QueryConfig, idempotent: boolean) {
+    if (pipelines === undefined || closed) return queryPooled<R>(config, idempotent);
+    const withDeadline = { ...config, query_timeout: driverTimeout } as QueryConfig;
+    try {
+      return await pipelines.query<R>(withDeadline);
+    } catch (error) {
+      if (idempotent && isDroppedConnection(error)) {
+        try {
+          return await pipelines.query<R>(withDeadline);
+        } catch (again) {
+          throw translate(again, what);
+        }
+      }
+      throw translate(error, what);
+    }
+  }
+
+  async function queryPooled<R extends QueryResultRow>(config: QueryConfig, idempotent: boolean) {
     if (closed && owned) throw new StoreUnavailableError(`${what} is closed`);
     const withDeadline = { ...config, query_timeout: driverTimeout } as QueryConfig;
     try {
@@ -142,10 +231,109 @@ export function openConnection(options: PostgresConnectionOptions, what: string)
     if (closed) return;
     closed = true;
     if (addedListener !== undefined) pool.removeListener("error", addedListener);
+    await pipelines?.close();
     if (owned) await pool.end();
   }
 
-  return { pool, query, migrate, close };
+  return {
+    pool,
+    query,
+    queryPooled,
+    migrate,
+    close,
+  };
+}
+
+interface Lane {
+  client: pg.Client | null;
+  ready: Promise<pg.Client> | null;
+  /** Statements sent or waiting on this lane: the next statement takes the least busy lane. */
+  busy: number;
+}
+
+/** pg ≥ 8.23 has a pipeline mode; an older client ignores the option (and would send one statement at a time). */
+function hasPipelineMode(): boolean {
+  const probe = new pg.Client({ pipeline: true });
+  return probe.pipeline === true;
+}
+
+interface Pipelines {
+  query<R extends QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>>;
+  close(): Promise<void>;
+}
+
+/**
+ * `count` pipelined connections, each opened on first use and replaced after it fails. A
+ * statement goes to the lane with the fewest statements in flight, so one slow statement (a
+ * row lock being waited on) delays as few others as possible.
+ */
+function openPipelines(
+  count: number,
+  makeClient: () => pg.Client,
+  onError: (error: Error) => void,
+): Pipelines {
+  const lanes: Lane[] = Array.from({ length: count }, () => ({ client: null, ready: null, busy: 0 }));
+
+  const retire = (lane: Lane, client: pg.Client) => {
+    if (lane.client !== client) return;
+    lane.client = null;
+    lane.ready = null;
+    client.end().catch(() => {});
+  };
+
+  function connect(lane: Lane): Promise<pg.Client> {
+    const client = makeClient();
+    client.on("error", (error) => {
+      retire(lane, client);
+      onError(error);
+    });
+    client.on("end", () => retire(lane, client));
+    lane.client = client;
+    const ready = client.connect().then(
+      () => client,
+      (error: unknown) => {
+        retire(lane, client);
+        throw error;
+      },
+    );
+    // A failed connect is reported to the statements waiting on it, and retried by the next one.
+    ready.catch(() => {});
+    lane.ready = ready;
+    return ready;
+  }
+
+  async function query<R extends QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>> {
+    let lane = lanes[0]!;
+    for (let i = 1; i < lanes.length; i++) if (lanes[i]!.busy < lane.busy) lane = lanes[i]!;
+    lane.busy++;
+    try {
+      const client = await (lane.ready ?? connect(lane));
+      try {
+        return await client.query<R>(config);
+      } catch (error) {
+        // The connection died under the statement: the next statement gets a fresh one.
+        if (isDroppedConnection(error)) retire(lane, client);
+        throw error;
+      }
+    } finally {
+      lane.busy--;
+    }
+  }
+
+  async function close() {
+    await Promise.all(
+      lanes.map(async (lane) => {
+        const ready = lane.ready;
+        lane.ready = null;
+        lane.client = null;
+        const client = await ready?.catch(() => undefined);
+        // Ends after the statements already sent have been answered.
+        await client?.end().catch(() => {});
+      }),
+    );
+  }
+
+  return { query, close };
 }
 
 const UNAVAILABLE_SYSCALLS = new Set([

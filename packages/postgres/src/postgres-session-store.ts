@@ -160,7 +160,7 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
     async clearExpired() {
       let total = 0;
       while (!closing) {
-        const result = await db.query(sql.clear([liveFrom(), batchSize]), true);
+        const result = await db.queryPooled(sql.clear([liveFrom(), batchSize]), true);
         const removed = result.rowCount ?? 0;
         total += removed;
         if (removed < batchSize) break;

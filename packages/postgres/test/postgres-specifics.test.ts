@@ -5,6 +5,7 @@ import { PorterError } from "@porter/core";
 import { createManualClock } from "@porter/core/conformance";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pipelinedClientConfig } from "../src/connection.js";
 import {
   createPostgresSessionStore,
   createPostgresUserStore,
@@ -482,92 +483,107 @@ describe("pools and failures", () => {
     expect(await rejection(closed.get(key()))).toMatchObject({ code: "STORE_UNAVAILABLE" });
   });
 
-  it("survives its backends being terminated mid-run: in-flight calls may fail typed, later ones succeed", async () => {
-    const applicationName = `porter-test-${randomBytes(4).toString("hex")}`;
-    const store = createPostgresSessionStore({
-      connectionString: DATABASE_URL,
-      schema,
-      table: `s_${++tables}`,
-      applicationName,
-      maxConnections: 4,
-    });
-    await store.ensureSchema();
-    const uncaught: unknown[] = [];
-    const onUncaught = (error: unknown) => uncaught.push(error);
-    process.on("uncaughtException", onUncaught);
-    try {
-      const keys = await Promise.all(
-        Array.from({ length: 8 }, async () => {
-          const k = key();
-          await store.create(k, "x", Date.now() + HOUR);
-          return k;
-        }),
-      );
-      const failures: unknown[] = [];
-      let stop = false;
-      const workers = keys.map(async (k) => {
-        while (!stop) {
-          try {
-            await store.get(k);
-            const record = await store.get(k);
-            if (record) await store.update(k, record);
-          } catch (error) {
-            failures.push(error);
-          }
-        }
-      });
-      let terminated = 0;
-      for (let i = 0; i < 5; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 40));
-        const { rows } = await pool.query<{ n: number }>(
-          "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1",
-          [applicationName],
-        );
-        terminated += rows[0]?.n ?? 0;
-      }
-      stop = true;
-      await Promise.all(workers);
-      expect(terminated).toBeGreaterThan(0);
-      for (const error of failures) {
-        expect(["STORE_UNAVAILABLE", "SESSION_CONFLICT"]).toContain((error as PorterError).code);
-      }
-      // Nothing restarted: the next operations simply work.
-      for (const k of keys) {
-        const record = await store.get(k);
-        expect(record?.data).toBe("x");
-        await store.update(k, record!);
-      }
-      expect(uncaught).toEqual([]);
-    } finally {
-      process.off("uncaughtException", onUncaught);
-      await store.close();
-    }
-  });
+  // Each failure test runs over the pipelined connections (the default of a store's own
+  // connections) and over the pool alone.
+  const paths = [
+    { path: "pipelined", pipelineConnections: 4 },
+    { path: "pool only", pipelineConnections: 0 },
+  ] as const;
 
-  it("reads retry once when their connection was terminated just before, so they do not fail", async () => {
-    const applicationName = `porter-retry-${randomBytes(4).toString("hex")}`;
-    const store = createPostgresSessionStore({
-      connectionString: DATABASE_URL,
-      schema,
-      table: `s_${++tables}`,
-      applicationName,
-      maxConnections: 1,
-    });
-    await store.ensureSchema();
-    try {
-      const k = key();
-      await store.create(k, "x", Date.now() + HOUR);
-      for (let i = 0; i < 20; i++) {
-        await pool.query(
-          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-          [applicationName],
+  it.each(paths)(
+    "survives its backends being terminated mid-run: in-flight calls may fail typed, later ones succeed ($path)",
+    async ({ pipelineConnections }) => {
+      const applicationName = `porter-test-${randomBytes(4).toString("hex")}`;
+      const store = createPostgresSessionStore({
+        connectionString: DATABASE_URL,
+        schema,
+        table: `s_${++tables}`,
+        applicationName,
+        maxConnections: 4,
+        pipelineConnections,
+      });
+      await store.ensureSchema();
+      const uncaught: unknown[] = [];
+      const onUncaught = (error: unknown) => uncaught.push(error);
+      process.on("uncaughtException", onUncaught);
+      try {
+        const keys = await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            const k = key();
+            await store.create(k, "x", Date.now() + HOUR);
+            return k;
+          }),
         );
-        expect((await store.get(k))?.data).toBe("x");
+        const failures: unknown[] = [];
+        let stop = false;
+        const workers = keys.map(async (k) => {
+          while (!stop) {
+            try {
+              await store.get(k);
+              const record = await store.get(k);
+              if (record) await store.update(k, record);
+            } catch (error) {
+              failures.push(error);
+            }
+          }
+        });
+        let terminated = 0;
+        for (let i = 0; i < 5; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 40));
+          const { rows } = await pool.query<{ n: number }>(
+            "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1",
+            [applicationName],
+          );
+          terminated += rows[0]?.n ?? 0;
+        }
+        stop = true;
+        await Promise.all(workers);
+        expect(terminated).toBeGreaterThan(0);
+        for (const error of failures) {
+          expect(["STORE_UNAVAILABLE", "SESSION_CONFLICT"]).toContain((error as PorterError).code);
+        }
+        // Nothing restarted: the next operations simply work.
+        for (const k of keys) {
+          const record = await store.get(k);
+          expect(record?.data).toBe("x");
+          await store.update(k, record!);
+        }
+        expect(uncaught).toEqual([]);
+      } finally {
+        process.off("uncaughtException", onUncaught);
+        await store.close();
       }
-    } finally {
-      await store.close();
-    }
-  });
+    },
+  );
+
+  it.each(paths)(
+    "reads retry once when their connection was terminated just before, so they do not fail ($path)",
+    async ({ pipelineConnections }) => {
+      const applicationName = `porter-retry-${randomBytes(4).toString("hex")}`;
+      const store = createPostgresSessionStore({
+        connectionString: DATABASE_URL,
+        schema,
+        table: `s_${++tables}`,
+        applicationName,
+        maxConnections: 1,
+        pipelineConnections: pipelineConnections === 0 ? 0 : 1,
+      });
+      await store.ensureSchema();
+      try {
+        const k = key();
+        await store.create(k, "x", Date.now() + HOUR);
+        for (let i = 0; i < 20; i++) {
+          await pool.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            [applicationName],
+          );
+          expect((await store.get(k))?.data).toBe("x");
+        }
+      } finally {
+        await store.close();
+      }
+    },
+  );
 
   it("a statement stuck behind a lock rejects with StoreUnavailableError within its deadline", async () => {
     const own = createPostgresSessionStore({
@@ -591,9 +607,14 @@ describe("pools and failures", () => {
     } finally {
       await locker.query("ROLLBACK");
       locker.release();
+    }
+    // The timed-out statements cost nothing lasting: both stores answer again.
+    try {
+      expect(await own.get(key())).toBeNull();
+      expect(await borrowed.get(key())).toBeNull();
+    } finally {
       await own.close();
     }
-    expect(await borrowed.get(key())).toBeNull();
   });
 
   it("a server that accepts and never answers: StoreUnavailableError within the connect deadline", async () => {
@@ -624,8 +645,192 @@ describe("pools and failures", () => {
   });
 });
 
+describe("pipelined connections", () => {
+  const backends = async (applicationName: string) => {
+    const { rows } = await pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1",
+      [applicationName],
+    );
+    return rows[0]!.n;
+  };
+  const appName = () => `porter-pipe-${randomBytes(4).toString("hex")}`;
+
+  it("carry many concurrent operations over one connection, each with its own answer", async () => {
+    const applicationName = appName();
+    const table = `s_${++tables}`;
+    const store = createPostgresSessionStore({
+      connectionString: DATABASE_URL,
+      schema,
+      table,
+      applicationName,
+      pipelineConnections: 1,
+    });
+    // The schema comes from another store, so this store's pool is never used.
+    const schemaOwner = await freshStore({ table });
+    try {
+      const keys = Array.from({ length: 300 }, key);
+      await Promise.all(keys.map((k, i) => store.create(k, `value ${i}`, Date.now() + HOUR)));
+      const records = await Promise.all(keys.map((k) => store.get(k)));
+      expect(records.map((r) => r?.data)).toEqual(keys.map((_, i) => `value ${i}`));
+      const updated = await Promise.all(keys.map((k, i) => store.update(k, records[i]!)));
+      expect(updated.every((r) => r.version === 2)).toBe(true);
+      // A stale version among them is a conflict for that one only.
+      const mixed = await Promise.allSettled(
+        keys.map((k, i) => store.update(k, i === 7 ? records[i]! : updated[i]!)),
+      );
+      expect(
+        mixed.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason.code),
+      ).toEqual(["SESSION_CONFLICT"]);
+      expect(await backends(applicationName)).toBe(1);
+    } finally {
+      await store.close();
+      await schemaOwner.close();
+    }
+    expect(await settle(() => backends(applicationName), 0)).toBe(0);
+  });
+
+  it("with pipelineConnections: 0 every statement takes a pooled connection of its own", async () => {
+    const applicationName = appName();
+    const table = `s_${++tables}`;
+    const schemaOwner = await freshStore({ table });
+    const store = createPostgresSessionStore({
+      connectionString: DATABASE_URL,
+      schema,
+      table,
+      applicationName,
+      pipelineConnections: 0,
+      maxConnections: 6,
+    });
+    try {
+      const keys = Array.from({ length: 300 }, key);
+      await Promise.all(keys.map((k) => store.create(k, "x", Date.now() + HOUR)));
+      expect(await backends(applicationName)).toBeGreaterThan(1);
+      expect(await backends(applicationName)).toBeLessThanOrEqual(6);
+    } finally {
+      await store.close();
+      await schemaOwner.close();
+    }
+  });
+
+  it("beside an application's pool take the pool's connection settings, password included, not its sizing", () => {
+    const password = () => "from a vault";
+    const appPool = new pg.Pool({
+      connectionString: DATABASE_URL,
+      password,
+      application_name: "app",
+      statement_timeout: 1234,
+      max: 3,
+      idleTimeoutMillis: 50,
+    });
+    const config = pipelinedClientConfig(appPool) as Record<string, unknown>;
+    expect(config).toMatchObject({
+      connectionString: DATABASE_URL,
+      application_name: "app",
+      statement_timeout: 1234,
+      pipeline: true,
+    });
+    expect(config.password).toBe(password);
+    for (const option of ["max", "min", "idleTimeoutMillis", "maxUses", "allowExitOnIdle"]) {
+      expect(config).not.toHaveProperty(option);
+    }
+    void appPool.end();
+  });
+
+  it("with an application's pool: opened with the pool's settings, ended by close(), the pool untouched", async () => {
+    const applicationName = appName();
+    const appPool = new pg.Pool({
+      connectionString: DATABASE_URL,
+      max: 1,
+      application_name: applicationName,
+    });
+    appPool.on("error", () => {});
+    const store = createPostgresSessionStore({
+      pool: appPool,
+      schema,
+      table: `s_${++tables}`,
+      pipelineConnections: 2,
+    });
+    try {
+      await store.ensureSchema();
+      const keys = Array.from({ length: 200 }, key);
+      await Promise.all(keys.map((k) => store.create(k, "x", Date.now() + HOUR)));
+      expect((await Promise.all(keys.map((k) => store.get(k)))).every((r) => r?.data === "x")).toBe(true);
+      // One pooled connection (the schema) and at most the two pipelined ones.
+      const during = await backends(applicationName);
+      expect(during).toBeGreaterThan(1);
+      expect(during).toBeLessThanOrEqual(3);
+      await store.close();
+      expect(await settle(() => backends(applicationName), appPool.totalCount)).toBe(appPool.totalCount);
+      expect((await appPool.query("SELECT 1 AS one")).rows[0].one).toBe(1);
+      // A closed store over an app pool goes on working through the pool, as it always has.
+      expect((await store.get(keys[0]!))?.data).toBe("x");
+    } finally {
+      await store.close();
+      await appPool.end();
+    }
+  });
+
+  it("an update waiting on a row lock holds up only its own connection", async () => {
+    const applicationName = appName();
+    const store = createPostgresSessionStore({
+      connectionString: DATABASE_URL,
+      schema,
+      table: `s_${++tables}`,
+      applicationName,
+      pipelineConnections: 2,
+    });
+    await store.ensureSchema();
+    const locker = await pool.connect();
+    try {
+      const locked = key();
+      const other = key();
+      const record = await store.create(locked, "x", Date.now() + HOUR);
+      await store.create(other, "y", Date.now() + HOUR);
+      await locker.query("BEGIN");
+      await locker.query(`SELECT 1 FROM ${store.tableName} WHERE key = $1 FOR UPDATE`, [locked]);
+      const waiting = store.update(locked, record);
+      let settled = false;
+      void waiting.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      const lockWaits = async () => {
+        const { rows } = await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+          [applicationName],
+        );
+        return rows[0]!.n;
+      };
+      expect(await settle(lockWaits, 1)).toBe(1);
+      // Reads and writes of other sessions go on while the update waits.
+      for (let i = 0; i < 20; i++) {
+        const got = await store.get(other);
+        expect(got?.data).toBe("y");
+        await store.update(other, got!);
+      }
+      expect(settled).toBe(false);
+      await locker.query("COMMIT");
+      expect((await waiting).version).toBe(2);
+    } finally {
+      await locker.query("ROLLBACK").catch(() => {});
+      locker.release();
+      await store.close();
+    }
+  });
+});
+
 function countHandles(): number {
   return process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap" || r === "Timeout").length;
+}
+
+/** `read()` once it returns `expected`, or its last value after 3 s. */
+async function settle<T>(read: () => Promise<T>, expected: T): Promise<T> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const value = await read();
+    if (value === expected || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void> {
