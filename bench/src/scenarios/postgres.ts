@@ -49,10 +49,22 @@ export async function dropSchema(): Promise<void> {
 export async function postgresSuite(measure: Measure, destroyOps: number): Promise<void> {
   const pools = [pgPool(), pgPool(), pgPool()] as const;
   const [porterPool, peerPool, rawPool] = pools;
+  const stores: { close(): Promise<void> }[] = [];
   try {
-    const store = createPostgresSessionStore({ pool: porterPool, schema: PG_SCHEMA });
+    // Porter as the README recommends: its own connections, pipelined (8 at most, fewer than
+    // the peer's and the bound's pool of 10) ...
+    const store = createPostgresSessionStore({ connectionString: DATABASE_URL, schema: PG_SCHEMA });
+    stores.push(store);
     await store.ensureSchema();
     const engine = createSessionEngine({ store, maxAge: MAX_AGE, cookie: { secure: false } });
+    // ... and on an application's pool of 10, one statement per pooled connection, as the peer.
+    const pooledStore = createPostgresSessionStore({
+      pool: porterPool,
+      schema: PG_SCHEMA,
+      table: "porter_pooled",
+    });
+    await pooledStore.ensureSchema();
+    const pooled = createSessionEngine({ store: pooledStore, maxAge: MAX_AGE, cookie: { secure: false } });
     await createPeerTable(peerPool);
     const peer = peerPgStore(peerPool);
     await rawPool.query(
@@ -76,6 +88,7 @@ export async function postgresSuite(measure: Measure, destroyOps: number): Promi
         engine: "postgres",
         porterName: "porter postgres",
         porter: porterDriver(engine),
+        porterAlt: { name: "porter postgres, app's pool, not pipelined", driver: porterDriver(pooled) },
         peerName: "connect-pg-simple",
         peer: peerDriver(peer),
         bound: {
@@ -104,7 +117,7 @@ export async function postgresSuite(measure: Measure, destroyOps: number): Promi
       measure,
     );
   } finally {
-    await Promise.allSettled(pools.map((p) => p.end()));
+    await Promise.allSettled([...stores.map((s) => s.close()), ...pools.map((p) => p.end())]);
     await dropSchema();
   }
 }

@@ -23,6 +23,11 @@ export interface StoreSuite {
   readonly engine: string;
   readonly porterName: string;
   readonly porter: Driver;
+  /**
+   * Porter in a second configuration, measured beside the first in the load+save and
+   * load-only scenarios (the targets are read from the first).
+   */
+  readonly porterAlt?: { readonly name: string; readonly driver: Driver };
   readonly peerName: string;
   readonly peer: Driver;
   readonly bound?: Bound;
@@ -67,6 +72,8 @@ export async function runStoreSuite(suite: StoreSuite, measure: Measure): Promis
   const fixed = (concurrency: number) =>
     suite.opsPerWindow === undefined ? {} : { opsPerWindow: suite.opsPerWindow(concurrency) };
   const porterRefs = await visitors((v) => porter.create(sessionData(v)));
+  const alt = suite.porterAlt;
+  const altRefs = alt ? await visitors((v) => alt.driver.create(sessionData(v))) : [];
   const peerRefs = await visitors((v) => peer.create(sessionData(v)));
   const codec = jsonCodec();
   const boundRefs = bound ? await visitors((v) => bound.seed(v, codec.encode(sessionData(v)))) : [];
@@ -77,6 +84,12 @@ export async function runStoreSuite(suite: StoreSuite, measure: Measure): Promis
     { name: suite.porterName, role: "porter", op: (w) => porter.loadSave(porterRefs[w]!, bump(w)) },
     { name: suite.peerName, role: "peer", op: (w) => peer.loadSave(peerRefs[w]!, bump(w)) },
   ];
+  if (alt)
+    loadSave.splice(1, 0, {
+      name: alt.name,
+      role: "porter",
+      op: (w) => alt.driver.loadSave(altRefs[w]!, bump(w)),
+    });
   if (bound)
     loadSave.push({
       name: `${bound.name} ${bound.saveOps}`,
@@ -90,6 +103,8 @@ export async function runStoreSuite(suite: StoreSuite, measure: Measure): Promis
     { name: suite.porterName, role: "porter", op: (w) => porter.loadOnly(porterRefs[w]!) },
     { name: suite.peerName, role: "peer", op: (w) => peer.loadOnly(peerRefs[w]!) },
   ];
+  if (alt)
+    loadOnly.splice(1, 0, { name: alt.name, role: "porter", op: (w) => alt.driver.loadOnly(altRefs[w]!) });
   if (bound)
     loadOnly.push({
       name: `${bound.name} ${bound.readOps}`,
