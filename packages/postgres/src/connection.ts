@@ -170,38 +170,38 @@ export function openConnection(
           (error) => options.onPoolError?.(error),
         );
 
-  async function query<R extends QueryResultRow>(config: QueryConfig, idempotent: boolean) {
-    if (pipelines === undefined || closed) return queryPooled<R>(config, idempotent);
+  /**
+   * Sends one statement through `send` with the driver's deadline; an idempotent statement whose
+   * connection was dropped under it is sent once more (`send` then takes a fresh connection).
+   */
+  async function run<R extends QueryResultRow>(
+    send: (config: QueryConfig) => Promise<QueryResult<R>>,
+    config: QueryConfig,
+    idempotent: boolean,
+  ): Promise<QueryResult<R>> {
     const withDeadline = { ...config, query_timeout: driverTimeout } as QueryConfig;
     try {
-      return await pipelines.query<R>(withDeadline);
+      return await send(withDeadline);
     } catch (error) {
-      if (idempotent && isDroppedConnection(error)) {
-        try {
-          return await pipelines.query<R>(withDeadline);
-        } catch (again) {
-          throw translate(again, what);
-        }
-      }
-      throw translate(error, what);
+      if (!idempotent || !isDroppedConnection(error)) throw translate(error, what);
     }
+    try {
+      return await send(withDeadline);
+    } catch (again) {
+      throw translate(again, what);
+    }
+  }
+
+  const sendPooled = <R extends QueryResultRow>(config: QueryConfig) => pool.query<R>(config);
+
+  function query<R extends QueryResultRow>(config: QueryConfig, idempotent: boolean) {
+    if (pipelines === undefined || closed) return queryPooled<R>(config, idempotent);
+    return run<R>(pipelines.query, config, idempotent);
   }
 
   async function queryPooled<R extends QueryResultRow>(config: QueryConfig, idempotent: boolean) {
     if (closed && owned) throw new StoreUnavailableError(`${what} is closed`);
-    const withDeadline = { ...config, query_timeout: driverTimeout } as QueryConfig;
-    try {
-      return await pool.query<R>(withDeadline);
-    } catch (error) {
-      if (idempotent && isDroppedConnection(error)) {
-        try {
-          return await pool.query<R>(withDeadline);
-        } catch (again) {
-          throw translate(again, what);
-        }
-      }
-      throw translate(error, what);
-    }
+    return run<R>(sendPooled, config, idempotent);
   }
 
   async function migrate(statements: readonly string[]) {
