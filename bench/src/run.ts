@@ -69,7 +69,7 @@ const plan: Planned[] = [
   { key: "redis", run: (ctx) => redisSuite(ctx.measure, ctx.quick ? 500 : 3000) },
   { key: "postgres", run: (ctx) => postgresSuite(ctx.measure, ctx.quick ? 300 : 1500) },
   { key: "file", run: (ctx) => fileSuite(ctx.measure, ctx.quick ? 100 : 800) },
-  { key: "dynamo", run: (ctx) => dynamoSuite(ctx.measure, ctx.quick ? 32 : 128, ctx.quick ? 32 : 128) },
+  { key: "dynamo", run: (ctx) => dynamoSuite(ctx.measure, ctx.quick ? 32 : 128, ctx.quick ? 32 : 512) },
   {
     key: "clear-expired",
     run: async (ctx) =>

@@ -93,7 +93,7 @@ export async function dynamoSuite(measure: Measure, destroyOps: number, opsAt64:
         peerName: "connect-dynamodb",
         peer: peerDriver(peer),
         destroyOps,
-        // dynalite answers on the order of 100 requests/s here: a timed window would hold a
+        // dynalite answers a few hundred requests/s here: a timed window would hold a
         // handful of operations, so each window runs a fixed number instead.
         opsPerWindow: (concurrency) => (concurrency === 1 ? Math.ceil(opsAt64 / 4) : opsAt64),
       },
