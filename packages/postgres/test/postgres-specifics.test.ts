@@ -770,6 +770,62 @@ describe("pipelined connections", () => {
     }
   });
 
+  it("close() lets the statements already sent finish, then ends the connections", async () => {
+    const applicationName = appName();
+    const table = `s_${++tables}`;
+    const schemaOwner = await freshStore({ table });
+    const store = createPostgresSessionStore({
+      connectionString: DATABASE_URL,
+      schema,
+      table,
+      applicationName,
+      pipelineConnections: 2,
+    });
+    try {
+      const keys = Array.from({ length: 100 }, key);
+      await Promise.all(keys.map((k) => store.create(k, "x", Date.now() + HOUR)));
+      const reads = keys.map((k) => store.get(k));
+      await store.close();
+      expect((await Promise.all(reads)).every((r) => r?.data === "x")).toBe(true);
+      expect(await settle(() => backends(applicationName), 0)).toBe(0);
+      expect(await rejection(store.get(keys[0]!))).toMatchObject({ code: "STORE_UNAVAILABLE" });
+    } finally {
+      await schemaOwner.close();
+    }
+  });
+
+  it("an idle pipelined connection that dies is reported to onPoolError and replaced", async () => {
+    const applicationName = appName();
+    const errors: Error[] = [];
+    const table = `s_${++tables}`;
+    // The schema comes from another store: this store's only backend is its pipelined one.
+    const schemaOwner = await freshStore({ table });
+    const store = createPostgresSessionStore({
+      connectionString: DATABASE_URL,
+      schema,
+      table,
+      applicationName,
+      pipelineConnections: 1,
+      onPoolError: (error) => errors.push(error),
+    });
+    try {
+      const k = key();
+      await store.create(k, "x", Date.now() + HOUR);
+      await pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [
+        applicationName,
+      ]);
+      await waitUntil(() => errors.length > 0, 3000);
+      expect(errors.length).toBeGreaterThan(0);
+      // The next statements open a fresh connection; nothing was restarted.
+      expect((await store.get(k))?.data).toBe("x");
+      await store.update(k, (await store.get(k))!);
+      expect(await backends(applicationName)).toBe(1);
+    } finally {
+      await store.close();
+      await schemaOwner.close();
+    }
+  });
+
   it("an update waiting on a row lock holds up only its own connection", async () => {
     const applicationName = appName();
     const store = createPostgresSessionStore({
