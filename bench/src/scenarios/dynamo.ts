@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { createSessionEngine } from "@porter/core";
 import { createDynamoSessionStore } from "@porter/dynamo";
 import connectDynamoDB from "connect-dynamodb";
@@ -85,6 +85,26 @@ export async function dynamoSuite(measure: Measure, destroyOps: number, opsAt64:
     await store.ensureTable();
     const engine = createSessionEngine({ store, maxAge: MAX_AGE, cookie: { secure: false } });
     const peer = await peerDynamoStore(dynalite.client(), `peer_${RUN_ID}`);
+    // The raw bound: the SDK's GetItem and PutItem by key on a table of the same key schema
+    // (made here by a store's ensureTable), the same bytes, no condition, no engine.
+    const rawTable = `raw_${RUN_ID}`;
+    await createDynamoSessionStore({ client: dynalite.client(), table: rawTable }).ensureTable();
+    const raw = dynalite.client();
+    const readData = async (key: string): Promise<string> => {
+      const { Item } = await raw.send(
+        new GetItemCommand({ TableName: rawTable, Key: { pk: { S: key } }, ConsistentRead: true }),
+      );
+      const data = Item?.d?.S;
+      if (data === undefined) throw new Error("raw dynamo: item missing");
+      return data;
+    };
+    const put = (key: string, data: string) =>
+      raw.send(
+        new PutItemCommand({
+          TableName: rawTable,
+          Item: { pk: { S: key }, d: { S: data }, x: { N: String(Date.now() + MAX_AGE * 1000) } },
+        }),
+      );
     await runStoreSuite(
       {
         engine: "dynamo",
@@ -92,6 +112,22 @@ export async function dynamoSuite(measure: Measure, destroyOps: number, opsAt64:
         porter: porterDriver(engine),
         peerName: "connect-dynamodb",
         peer: peerDriver(peer),
+        bound: {
+          name: "raw SDK",
+          saveOps: "GetItem + PutItem",
+          readOps: "GetItem",
+          async seed(visitor, bytes) {
+            const key = `raw${visitor}`;
+            await put(key, bytes);
+            return key;
+          },
+          async loadSave(key) {
+            await put(key, await readData(key));
+          },
+          async loadOnly(key) {
+            await readData(key);
+          },
+        },
         destroyOps,
         // dynalite's rate swings from a few hundred to a few thousand requests/s here: each
         // window runs a fixed number of operations, the same for both contenders.
