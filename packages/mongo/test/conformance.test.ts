@@ -15,8 +15,8 @@ const url = process.env.MONGODB_URL;
 if (url === undefined || url === "") {
   const reason = "MONGODB_URL is not set (no MongoDB server can be installed on this machine)";
   console.warn(`MongoDB kit — skipped: ${reason}`);
-  describe.skip(`MongoDB kit — skipped: ${reason}`, () => {
-    it("SessionStore and UserStore conformance against a real MongoDB", () => {});
+  describe(`MongoDB kit — skipped: ${reason}`, () => {
+    it("SessionStore and UserStore conformance against a real MongoDB", (ctx) => ctx.skip(reason));
   });
 } else {
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });

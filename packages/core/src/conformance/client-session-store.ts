@@ -113,7 +113,7 @@ export function describeClientSessionStore<S extends ClientSessionStore>(
         assert.equal(await mine.decode(value), null);
       });
     } else {
-      t.skip("a value made with another secret — skipped: no createWithOtherSecret() factory was supplied");
+      t.skip("a value made with another secret", "no createWithOtherSecret() factory was supplied");
     }
   });
 }

@@ -15,20 +15,21 @@ export interface TestRunner {
   afterAll(fn: () => Promise<void> | void): unknown;
   beforeEach(fn: () => Promise<void> | void): unknown;
   afterEach(fn: () => Promise<void> | void): unknown;
-  /** Registers a visibly skipped test; the name says why. */
-  skip(name: string): unknown;
+  /**
+   * Registers a test that is reported as skipped, with `reason` as the runner's skip note; the
+   * name says why as well, for reporters that show names only.
+   */
+  skip(name: string, reason: string): unknown;
 }
 
 type Hooked = (fn: () => Promise<void> | void) => unknown;
 interface VitestLike {
   describe: (name: string, fn: () => void) => unknown;
-  it: ((
+  it: (
     name: string,
     fn: (ctx: { skip: (note?: string) => void }) => Promise<void> | void,
     timeout?: number,
-  ) => unknown) & {
-    skip: (name: string, fn: () => void) => unknown;
-  };
+  ) => unknown;
   beforeAll: Hooked;
   afterAll: Hooked;
   beforeEach: Hooked;
@@ -46,7 +47,7 @@ try {
     afterAll: v.afterAll,
     beforeEach: v.beforeEach,
     afterEach: v.afterEach,
-    skip: (name) => v.it.skip(name, () => {}),
+    skip: (name, reason) => v.it(`${name} — skipped: ${reason}`, (ctx) => ctx.skip(reason)),
   };
 } catch {
   vitestRunner = undefined;
@@ -55,13 +56,11 @@ try {
 /** Adapts node:test (`import * as t from "node:test"`) to a `TestRunner`. */
 export function nodeTestRunner(t: {
   describe: (name: string, fn: () => void) => unknown;
-  it: ((
+  it: (
     name: string,
     options: { timeout?: number },
     fn: (ctx: { skip: (message?: string) => void }) => Promise<void> | void,
-  ) => unknown) & {
-    skip?: (name: string, fn: () => void) => unknown;
-  };
+  ) => unknown;
   before: Hooked;
   after: Hooked;
   beforeEach: Hooked;
@@ -77,7 +76,7 @@ export function nodeTestRunner(t: {
     afterAll: t.after,
     beforeEach: t.beforeEach,
     afterEach: t.afterEach,
-    skip: (name) => (t.it.skip ? t.it.skip(name, () => {}) : t.it(name, { timeout: 1 }, () => {})),
+    skip: (name, reason) => t.it(`${name} — skipped: ${reason}`, {}, (ctx) => ctx.skip(reason)),
   };
 }
 

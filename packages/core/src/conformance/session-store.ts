@@ -225,7 +225,7 @@ export function describeSessionStore<S extends SessionStore>(
         });
       });
     } else {
-      t.skip(`raw backend checks — skipped: no inspect() was supplied`);
+      t.skip("raw backend checks", "no inspect() was supplied");
     }
 
     t.describe("expiry", () => {
@@ -520,7 +520,7 @@ export function describeSessionStore<S extends SessionStore>(
         );
       });
     } else {
-      t.skip(`unreachable backend — skipped: no unreachable() factory was supplied`);
+      t.skip("unreachable backend", "no unreachable() factory was supplied");
     }
 
     describeSessionScenarios({ t, open, now, inspect: options.inspect });
