@@ -251,10 +251,15 @@ interface Lane {
   busy: number;
 }
 
-/** pg ≥ 8.23 has a pipeline mode; an older client ignores the option (and would send one statement at a time). */
+let pipelineMode: boolean | undefined;
+
+/**
+ * pg ≥ 8.23 has a pipeline mode; an older client ignores the option (and would send one
+ * statement at a time). Asked once per process, of a client that is never connected.
+ */
 function hasPipelineMode(): boolean {
-  const probe = new pg.Client({ pipeline: true });
-  return probe.pipeline === true;
+  pipelineMode ??= new pg.Client({ pipeline: true }).pipeline === true;
+  return pipelineMode;
 }
 
 interface Pipelines {

@@ -34,6 +34,16 @@ async function freshStore(extra: Partial<Parameters<typeof createPostgresSession
   return store;
 }
 
+/** A store on connections of its own (pipelined by default), on a new table of this run's schema. */
+function ownStore(extra: Partial<Parameters<typeof createPostgresSessionStore>[0]> = {}) {
+  return createPostgresSessionStore({
+    connectionString: DATABASE_URL,
+    schema,
+    table: `s_${++tables}`,
+    ...extra,
+  });
+}
+
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
@@ -430,10 +440,7 @@ describe("clearExpired", () => {
   });
 
   it("stops between batches when the store is closed", async () => {
-    const store = createPostgresSessionStore({
-      connectionString: DATABASE_URL,
-      schema,
-      table: `s_${++tables}`,
+    const store = ownStore({
       cleanupBatchSize: 100,
     });
     await store.ensureSchema();
@@ -494,10 +501,7 @@ describe("pools and failures", () => {
     "survives its backends being terminated mid-run: in-flight calls may fail typed, later ones succeed ($path)",
     async ({ pipelineConnections }) => {
       const applicationName = `porter-test-${randomBytes(4).toString("hex")}`;
-      const store = createPostgresSessionStore({
-        connectionString: DATABASE_URL,
-        schema,
-        table: `s_${++tables}`,
+      const store = ownStore({
         applicationName,
         maxConnections: 4,
         pipelineConnections,
@@ -560,10 +564,7 @@ describe("pools and failures", () => {
     "reads retry once when their connection was terminated just before, so they do not fail ($path)",
     async ({ pipelineConnections }) => {
       const applicationName = `porter-retry-${randomBytes(4).toString("hex")}`;
-      const store = createPostgresSessionStore({
-        connectionString: DATABASE_URL,
-        schema,
-        table: `s_${++tables}`,
+      const store = ownStore({
         applicationName,
         maxConnections: 1,
         pipelineConnections: pipelineConnections === 0 ? 0 : 1,
@@ -586,10 +587,7 @@ describe("pools and failures", () => {
   );
 
   it("a statement stuck behind a lock rejects with StoreUnavailableError within its deadline", async () => {
-    const own = createPostgresSessionStore({
-      connectionString: DATABASE_URL,
-      schema,
-      table: `s_${++tables}`,
+    const own = ownStore({
       queryTimeoutMs: 400,
     });
     await own.ensureSchema();
@@ -658,9 +656,7 @@ describe("pipelined connections", () => {
   it("carry many concurrent operations over one connection, each with its own answer", async () => {
     const applicationName = appName();
     const table = `s_${++tables}`;
-    const store = createPostgresSessionStore({
-      connectionString: DATABASE_URL,
-      schema,
+    const store = ownStore({
       table,
       applicationName,
       pipelineConnections: 1,
@@ -693,9 +689,7 @@ describe("pipelined connections", () => {
     const applicationName = appName();
     const table = `s_${++tables}`;
     const schemaOwner = await freshStore({ table });
-    const store = createPostgresSessionStore({
-      connectionString: DATABASE_URL,
-      schema,
+    const store = ownStore({
       table,
       applicationName,
       pipelineConnections: 0,
@@ -774,9 +768,7 @@ describe("pipelined connections", () => {
     const applicationName = appName();
     const table = `s_${++tables}`;
     const schemaOwner = await freshStore({ table });
-    const store = createPostgresSessionStore({
-      connectionString: DATABASE_URL,
-      schema,
+    const store = ownStore({
       table,
       applicationName,
       pipelineConnections: 2,
@@ -800,9 +792,7 @@ describe("pipelined connections", () => {
     const table = `s_${++tables}`;
     // The schema comes from another store: this store's only backend is its pipelined one.
     const schemaOwner = await freshStore({ table });
-    const store = createPostgresSessionStore({
-      connectionString: DATABASE_URL,
-      schema,
+    const store = ownStore({
       table,
       applicationName,
       pipelineConnections: 1,
@@ -828,10 +818,7 @@ describe("pipelined connections", () => {
 
   it("an update waiting on a row lock holds up only its own connection", async () => {
     const applicationName = appName();
-    const store = createPostgresSessionStore({
-      connectionString: DATABASE_URL,
-      schema,
-      table: `s_${++tables}`,
+    const store = ownStore({
       applicationName,
       pipelineConnections: 2,
     });
