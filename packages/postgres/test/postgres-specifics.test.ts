@@ -652,17 +652,19 @@ describe("pipelined connections", () => {
     return rows[0]!.n;
   };
   const appName = () => `porter-pipe-${randomBytes(4).toString("hex")}`;
-
-  it("carry many concurrent operations over one connection, each with its own answer", async () => {
+  /**
+   * A store on its own connections over a table another store created, so that its own pool is
+   * never used and every backend under its application name is one it opened for statements.
+   */
+  const storeBesideSchema = async (extra: Partial<Parameters<typeof createPostgresSessionStore>[0]>) => {
     const applicationName = appName();
     const table = `s_${++tables}`;
-    const store = ownStore({
-      table,
-      applicationName,
-      pipelineConnections: 1,
-    });
-    // The schema comes from another store, so this store's pool is never used.
     const schemaOwner = await freshStore({ table });
+    return { store: ownStore({ table, applicationName, ...extra }), schemaOwner, applicationName };
+  };
+
+  it("carry many concurrent operations over one connection, each with its own answer", async () => {
+    const { store, schemaOwner, applicationName } = await storeBesideSchema({ pipelineConnections: 1 });
     try {
       const keys = Array.from({ length: 300 }, key);
       await Promise.all(keys.map((k, i) => store.create(k, `value ${i}`, Date.now() + HOUR)));
@@ -686,12 +688,7 @@ describe("pipelined connections", () => {
   });
 
   it("with pipelineConnections: 0 every statement takes a pooled connection of its own", async () => {
-    const applicationName = appName();
-    const table = `s_${++tables}`;
-    const schemaOwner = await freshStore({ table });
-    const store = ownStore({
-      table,
-      applicationName,
+    const { store, schemaOwner, applicationName } = await storeBesideSchema({
       pipelineConnections: 0,
       maxConnections: 6,
     });
@@ -765,14 +762,7 @@ describe("pipelined connections", () => {
   });
 
   it("close() lets the statements already sent finish, then ends the connections", async () => {
-    const applicationName = appName();
-    const table = `s_${++tables}`;
-    const schemaOwner = await freshStore({ table });
-    const store = ownStore({
-      table,
-      applicationName,
-      pipelineConnections: 2,
-    });
+    const { store, schemaOwner, applicationName } = await storeBesideSchema({ pipelineConnections: 2 });
     try {
       const keys = Array.from({ length: 100 }, key);
       await Promise.all(keys.map((k) => store.create(k, "x", Date.now() + HOUR)));
@@ -787,14 +777,8 @@ describe("pipelined connections", () => {
   });
 
   it("an idle pipelined connection that dies is reported to onPoolError and replaced", async () => {
-    const applicationName = appName();
     const errors: Error[] = [];
-    const table = `s_${++tables}`;
-    // The schema comes from another store: this store's only backend is its pipelined one.
-    const schemaOwner = await freshStore({ table });
-    const store = ownStore({
-      table,
-      applicationName,
+    const { store, schemaOwner, applicationName } = await storeBesideSchema({
       pipelineConnections: 1,
       onPoolError: (error) => errors.push(error),
     });
